@@ -1,0 +1,45 @@
+"""Apache Airflow provider for the NeevCloud Storage API (network volumes).
+
+Importing this package is cheap: it imports neither Airflow nor the HTTP libraries,
+so that Airflow's provider discovery can call :func:`get_provider_info` quickly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "get_provider_info"]
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider metadata that Airflow reads through the ``apache_airflow_provider`` entry point."""
+    # Imported here: the form definitions live beside the hook, and this stays import-light.
+    from neev_provider.hooks.neevcloud import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+
+    return {
+        "package-name": "airflow-provider-neevcloud",
+        "name": "NeevCloud",
+        "description": "Create, extend, watch and delete NeevCloud network volumes from Airflow.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "NeevCloud Storage",
+                "external-doc-url": "https://docs.ai.neevcloud.com/api-reference/storage/network-volumes",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {"integration-name": "NeevCloud Storage", "python-modules": ["neev_provider.hooks.neevcloud"]}
+        ],
+        "connection-types": [
+            {
+                "connection-type": "neevcloud",
+                "hook-class-name": "neev_provider.hooks.neevcloud.NeevCloudHook",
+                "hook-name": "NeevCloud",
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
+    }

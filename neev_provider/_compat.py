@@ -1,0 +1,60 @@
+"""Every import that differs between Airflow 2.10 and 3.3, in one place.
+
+One ``try`` per group: the groups moved in different releases (``airflow.sdk.BaseHook``
+exists on 3.1 while ``airflow.sdk.exceptions.AirflowException`` does not yet).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseHook, Connection
+    from airflow.sdk.log import mask_secret
+else:
+    try:  # Airflow 3.1+
+        from airflow.sdk import BaseHook
+    except ImportError:  # Airflow 2.10 - 3.0
+        from airflow.hooks.base import BaseHook
+
+    try:  # Airflow 3.1+
+        from airflow.sdk.log import mask_secret
+    except ImportError:
+        try:  # Airflow 3.0
+            from airflow.sdk.execution_time.secrets_masker import mask_secret
+        except ImportError:  # Airflow 2.x
+            from airflow.utils.log.secrets_masker import mask_secret
+
+__all__ = ["BaseHook", "aget_connection", "aget_extras", "mask_secret"]
+
+
+async def aget_connection(conn_id: str) -> Connection:
+    """Fetch a connection from async code (a trigger) safely on every supported Airflow.
+
+    ``BaseHook.aget_connection`` masks secrets asynchronously only from 3.3.2 on (the
+    release that added ``Connection.aextra_dejson``); before that it can deadlock the
+    triggerer's loop, and before 3.1 it does not exist. Elsewhere, the sync lookup runs
+    in a worker thread.
+    """
+    from asgiref.sync import sync_to_async
+
+    if _has_async_masking():
+        return await BaseHook.aget_connection(conn_id)
+    return await sync_to_async(BaseHook.get_connection)(conn_id)
+
+
+async def aget_extras(connection: Any) -> dict[str, Any]:
+    """Return a connection's extras from async code, without sync secret masking on 3.3.2+."""
+    if hasattr(connection, "aextra_dejson"):
+        return dict(await connection.aextra_dejson())
+    from asgiref.sync import sync_to_async
+
+    return dict(await sync_to_async(lambda: connection.extra_dejson)())
+
+
+def _has_async_masking() -> bool:
+    try:
+        from airflow.sdk import Connection as SdkConnection
+    except ImportError:
+        return False
+    return hasattr(SdkConnection, "aextra_dejson") and hasattr(BaseHook, "aget_connection")

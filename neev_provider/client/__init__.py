@@ -1,0 +1,69 @@
+"""A client for the NeevCloud Storage API (network volumes), usable without Airflow.
+
+>>> from neev_provider.client import ClientConfig, NeevCloudClient, TokenAuth
+>>> client = NeevCloudClient(ClientConfig(org_id="org-abc123", project_id="prj-abc123",
+...                                        auth=TokenAuth("pat-nc-...")))  # doctest: +SKIP
+>>> client.get_volume("3f2b6c1e-8a4d-4f7e-9c1b-2d5e6f7a8b9c").status  # doctest: +SKIP
+<VolumeStatus.BOUND: 'bound'>
+"""
+
+from __future__ import annotations
+
+from neev_provider.client.aio import AsyncNeevCloudClient
+from neev_provider.client.auth import LoginAuth, TokenAuth
+from neev_provider.client.config import DEFAULT_HOST, ClientConfig
+from neev_provider.client.endpoints import CreateVolumeRequest, ProjectScope
+from neev_provider.client.errors import (
+    AmbiguousRequestError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DuplicateVolumeNameError,
+    NeevCloudAPIError,
+    NeevCloudError,
+    NeevCloudTimeoutError,
+    NeevCloudTransportError,
+    NeevCloudValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+    VolumeInUseError,
+)
+from neev_provider.client.models import Attachment, ExtensionStatus, Page, Volume, VolumeStatus
+from neev_provider.client.retry import RetryPolicy
+from neev_provider.client.sync import NeevCloudClient
+
+__all__ = [
+    "DEFAULT_HOST",
+    "AmbiguousRequestError",
+    "AsyncNeevCloudClient",
+    "Attachment",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientConfig",
+    "ConflictError",
+    "CreateVolumeRequest",
+    "DuplicateVolumeNameError",
+    "ExtensionStatus",
+    "LoginAuth",
+    "NeevCloudAPIError",
+    "NeevCloudClient",
+    "NeevCloudError",
+    "NeevCloudTimeoutError",
+    "NeevCloudTransportError",
+    "NeevCloudValidationError",
+    "NotFoundError",
+    "Page",
+    "PermissionDeniedError",
+    "ProjectScope",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "TokenAuth",
+    "UnexpectedResponseError",
+    "Volume",
+    "VolumeInUseError",
+    "VolumeStatus",
+]

@@ -1,0 +1,225 @@
+"""Typed views of the Storage API's answers.
+
+Parsing is tolerant: unknown fields are kept in ``raw`` and ignored otherwise, optional
+fields may be missing, and a status value the client does not know yet becomes
+``UNKNOWN`` instead of an error. Only a missing required field is refused.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from neev_provider.client.errors import UnexpectedResponseError
+
+
+class VolumeStatus(str, enum.Enum):
+    """Lifecycle state of a volume (the state of the PVC behind it)."""
+
+    PENDING = "pending"
+    BOUND = "bound"
+    FAILED = "failed"
+    TERMINATED = "terminated"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> VolumeStatus:
+        """Return the member for ``value``, case-insensitively; ``UNKNOWN`` for anything else."""
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether the volume can no longer become ready."""
+        return self in (VolumeStatus.FAILED, VolumeStatus.TERMINATED)
+
+
+class ExtensionStatus(str, enum.Enum):
+    """State of the latest extension (resize) of a volume."""
+
+    RESIZING = "resizing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> ExtensionStatus | None:
+        """Return the member for ``value``; ``None`` when absent, ``UNKNOWN`` when not recognised."""
+        if value is None:
+            return None
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            return cls.UNKNOWN
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    # datetime.fromisoformat only accepts a trailing "Z" from Python 3.11 on.
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise UnexpectedResponseError(f"{what} has no valid {key!r} (got {value!r})")
+    return value
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A resource that has the volume mounted (``VolumeAttachmentResponse``)."""
+
+    id: str
+    resource_type: str
+    resource_id: str
+    resource_name: str
+    mount_path: str
+    status: str
+
+    @property
+    def is_mounted(self) -> bool:
+        """Whether this attachment keeps the volume in use."""
+        return self.status.lower() == "mounted"
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Attachment:
+        """Build an attachment from its JSON object."""
+        return cls(
+            id=_str(data.get("id")),
+            resource_type=_str(data.get("resource_type")),
+            resource_id=_str(data.get("resource_id")),
+            resource_name=_str(data.get("resource_name")),
+            mount_path=_str(data.get("mount_path")),
+            status=_str(data.get("status")),
+        )
+
+    def describe(self) -> str:
+        """Return a short human description, e.g. ``airuntime trainer-0 at /mnt/data (mounted)``."""
+        where = f" at {self.mount_path}" if self.mount_path else ""
+        name = self.resource_name or self.resource_id or self.id
+        return f"{self.resource_type or 'resource'} {name}{where} ({self.status or 'unknown'})"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A network volume (``NetworkVolumeResponse``).
+
+    ``raw`` keeps the API's own JSON object, unknown fields included; :meth:`to_dict`
+    returns it, which is what operators push to XCom.
+    """
+
+    id: str
+    name: str
+    org_id: str
+    project_id: str
+    region_id: str
+    size_gb: int
+    volume_mode: str
+    plan_id: str
+    status: VolumeStatus
+    extension_status: ExtensionStatus | None = None
+    actual_size_gb: int | None = None
+    attachments: tuple[Attachment, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: object) -> Volume:
+        """Parse one volume; raise :class:`UnexpectedResponseError` if a required field is missing."""
+        if not isinstance(data, Mapping):
+            raise UnexpectedResponseError(f"expected a volume object, got {type(data).__name__}")
+        attachments = data.get("volumeAttachments")
+        return cls(
+            id=_require(data, "id", str, "volume"),
+            name=_require(data, "name", str, "volume"),
+            org_id=_require(data, "orgID", str, "volume"),
+            project_id=_require(data, "projectID", str, "volume"),
+            region_id=_require(data, "regionID", str, "volume"),
+            size_gb=_require(data, "sizeGB", int, "volume"),
+            volume_mode=_require(data, "volumeMode", str, "volume"),
+            plan_id=_require(data, "planID", str, "volume"),
+            status=VolumeStatus.parse(_require(data, "status", str, "volume")),
+            extension_status=ExtensionStatus.parse(data.get("extension_status")),
+            actual_size_gb=_optional_int(data.get("actual_sizeGB")),
+            attachments=tuple(
+                Attachment.from_api(item)
+                for item in (attachments if isinstance(attachments, list) else [])
+                if isinstance(item, Mapping)
+            ),
+            created_at=_parse_time(data.get("createdAt")),
+            updated_at=_parse_time(data.get("updatedAt")),
+            raw=dict(data),
+        )
+
+    @property
+    def capacity_gb(self) -> int:
+        """The provisioned size: ``actual_sizeGB`` while it is reported, else ``sizeGB``."""
+        return self.actual_size_gb if self.actual_size_gb is not None else self.size_gb
+
+    @property
+    def mounted_attachments(self) -> tuple[Attachment, ...]:
+        """The attachments that keep the volume in use."""
+        return tuple(a for a in self.attachments if a.is_mounted)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the volume as the API sent it: a JSON-safe dict."""
+        return dict(self.raw)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of :meth:`list_volumes`."""
+
+    volumes: tuple[Volume, ...]
+    page: int
+    limit: int
+    total_items: int | None
+    total_pages: int | None
+
+    @property
+    def next_page(self) -> int | None:
+        """The number of the page after this one, or ``None`` on the last page."""
+        if self.total_pages is not None:
+            return self.page + 1 if self.page < self.total_pages else None
+        # Without a pagination block, a full page is the only hint that more may follow.
+        return self.page + 1 if len(self.volumes) >= self.limit else None
+
+    @classmethod
+    def from_api(cls, data: object, *, page: int, limit: int) -> Page:
+        """Parse a ``ListNetworkVolumesResponse``; ``page``/``limit`` are what was asked for."""
+        if not isinstance(data, Mapping):
+            raise UnexpectedResponseError(f"expected a volume list object, got {type(data).__name__}")
+        items = data.get("volumes") or []
+        if not isinstance(items, list):
+            raise UnexpectedResponseError(f"'volumes' is not a list (got {type(items).__name__})")
+        pagination = data.get("pagination")
+        info: Mapping[str, Any] = pagination if isinstance(pagination, Mapping) else {}
+        return cls(
+            volumes=tuple(Volume.from_api(item) for item in items),
+            page=_optional_int(info.get("current_page")) or page,
+            limit=_optional_int(info.get("items_per_page")) or limit,
+            total_items=_optional_int(info.get("total_items")),
+            total_pages=_optional_int(info.get("total_pages")),
+        )

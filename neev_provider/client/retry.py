@@ -1,0 +1,131 @@
+"""The one retry policy, shared by the sync and the async client.
+
+What is retried (the platform's conventions):
+
+- network failures, when the request is idempotent or provably never reached the server;
+- 429, always: the server refused the request before acting on it;
+- 500, 502, 503 and 504, for idempotent requests only.
+
+Anything else, every other 4xx included, fails at once. A create or extend POST that
+fails ambiguously (read timeout, reset, 5xx) is not replayed: it becomes an
+:class:`AmbiguousRequestError`, and the caller looks the resource up instead.
+
+Waits grow exponentially (0.25 s doubling, capped at 8 s) with jitter in [50 %, 100 %];
+a ``Retry-After`` sent by the server replaces the computed wait, clamped to 30 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import tenacity
+
+from neev_provider.client.errors import (
+    AmbiguousRequestError,
+    NeevCloudAPIError,
+    NeevCloudError,
+    NeevCloudTransportError,
+    NeevCloudValidationError,
+    RateLimitError,
+    ServerError,
+)
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_SERVER_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times and how long to wait before trying a request again.
+
+    :param max_retries: retries after the first attempt (0 disables retrying).
+    :param initial_delay: the first computed wait, in seconds; it doubles each retry.
+    :param max_delay: the cap on a computed wait.
+    :param max_retry_after: the cap on a wait the server asks for with ``Retry-After``.
+    :param jitter: draws the random factor in [0, 1) that spreads waits; replace it to make
+        waits deterministic in tests.
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.25
+    max_delay: float = 8.0
+    max_retry_after: float = 30.0
+    jitter: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
+            raise NeevCloudValidationError("max_retries", self.max_retries, "must be a whole number from 0")
+        for name in ("initial_delay", "max_delay", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise NeevCloudValidationError(name, value, "must be a number from 0")
+
+    def should_retry(self, error: BaseException, *, idempotent: bool) -> bool:
+        """Decide whether ``error`` is worth another attempt of the same request."""
+        if isinstance(error, RateLimitError):
+            return True
+        if isinstance(error, NeevCloudTransportError):
+            return idempotent or not error.request_sent
+        if isinstance(error, ServerError):
+            return idempotent and error.status in RETRYABLE_SERVER_STATUSES
+        return False
+
+    def delay(self, retry_number: int, error: BaseException | None) -> float:
+        """Return the wait before retry ``retry_number`` (1 for the first retry)."""
+        if isinstance(error, NeevCloudAPIError) and error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_after)
+        base = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
+        return float(base * (0.5 + 0.5 * self.jitter()))
+
+    def tenacity_arguments(self, operation: str, *, idempotent: bool) -> dict[str, Any]:
+        """Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``."""
+
+        def retry(state: tenacity.RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome else None
+            return error is not None and self.should_retry(error, idempotent=idempotent)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            return self.delay(state.attempt_number, error)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "%s failed (%s); retry %d of %d in %.2f s",
+                operation,
+                error,
+                state.attempt_number,
+                self.max_retries,
+                state.upcoming_sleep,
+            )
+
+        return {
+            "retry": retry,
+            "wait": wait,
+            "stop": tenacity.stop_after_attempt(self.max_retries + 1),
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
+
+
+def is_ambiguous(error: BaseException) -> bool:
+    """Whether a failed non-idempotent request may nevertheless have taken effect."""
+    if isinstance(error, NeevCloudTransportError):
+        return error.request_sent
+    return isinstance(error, ServerError)
+
+
+def resolve_final_error(error: NeevCloudError, operation: str, *, idempotent: bool) -> NeevCloudError:
+    """Return the error to raise once retrying is over: ambiguity is reported as such."""
+    if not idempotent and is_ambiguous(error):
+        return AmbiguousRequestError(operation, error)
+    return error

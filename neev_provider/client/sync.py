@@ -1,0 +1,216 @@
+"""The synchronous client, on a ``requests.Session`` (connection reuse, timeouts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import requests
+import tenacity
+import urllib3
+
+from neev_provider.client import endpoints, validation
+from neev_provider.client.config import ClientConfig
+from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
+from neev_provider.client.errors import NeevCloudError, NeevCloudTimeoutError, NeevCloudTransportError
+from neev_provider.client.flow import conversation, request_headers
+from neev_provider.client.models import Page, Volume
+from neev_provider.client.paging import pick_by_name
+from neev_provider.client.retry import resolve_final_error
+
+T = TypeVar("T")
+
+
+class NeevCloudClient:
+    """Call the NeevCloud Storage API.
+
+    :param config: where and as whom to call.
+    :param session: a session to use instead of a new one (the client then does not close it).
+    :param sleep: how to wait between retries; replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+        self._session.verify = config.verify
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return (
+            f"NeevCloudClient(host={self.config.host!r}, org_id={self.config.org_id!r}, "
+            f"project_id={self.config.project_id!r})"
+        )
+
+    def __enter__(self) -> NeevCloudClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session, if the client opened it."""
+        if self._owns_session:
+            self._session.close()
+
+    # -- the API ---------------------------------------------------------------------
+
+    def list_volumes(
+        self,
+        *,
+        page: int = 1,
+        limit: int = 20,
+        available: bool | None = None,
+        org_id: str | None = None,
+        project_id: str | None = None,
+    ) -> Page:
+        """Return one page of the project's volumes (``available=True``: only bound ones)."""
+        scope = self.config.scope(org_id, project_id)
+        return self._execute(endpoints.list_volumes(scope, page=page, limit=limit, available=available))
+
+    def iter_volumes(
+        self,
+        *,
+        limit: int = 100,
+        available: bool | None = None,
+        org_id: str | None = None,
+        project_id: str | None = None,
+    ) -> Iterator[Volume]:
+        """Yield every volume of the project, fetching pages lazily."""
+        page: int | None = 1
+        while page is not None:
+            result = self.list_volumes(
+                page=page, limit=limit, available=available, org_id=org_id, project_id=project_id
+            )
+            yield from result.volumes
+            page = result.next_page
+
+    def find_volume_by_name(
+        self, name: str, *, org_id: str | None = None, project_id: str | None = None
+    ) -> Volume | None:
+        """Return the project's volume called ``name``, or ``None``.
+
+        :raises DuplicateVolumeNameError: if several volumes have that name.
+        """
+        validation.non_empty(name, "name")
+        return pick_by_name(self.iter_volumes(org_id=org_id, project_id=project_id), name)
+
+    def get_volume(
+        self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
+    ) -> Volume:
+        """Return one volume. :raises NotFoundError: if it does not exist."""
+        return self._execute(endpoints.get_volume(self.config.scope(org_id, project_id), volume_id))
+
+    def create_volume(
+        self, request: CreateVolumeRequest, *, org_id: str | None = None, project_id: str | None = None
+    ) -> Volume:
+        """Create a volume; it starts ``pending``.
+
+        :raises AmbiguousRequestError: if the POST may have created the volume although it failed;
+            look it up by name before trying again.
+        """
+        return self._execute(endpoints.create_volume(self.config.scope(org_id, project_id), request))
+
+    def extend_volume(
+        self, volume_id: str, size_gb: int, *, org_id: str | None = None, project_id: str | None = None
+    ) -> Volume:
+        """Ask for a new total size; the resize runs asynchronously (``extension_status``)."""
+        return self._execute(
+            endpoints.extend_volume(self.config.scope(org_id, project_id), volume_id, size_gb)
+        )
+
+    def delete_volume(
+        self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
+    ) -> None:
+        """Delete a volume. :raises VolumeInUseError: while a resource has it mounted."""
+        self._execute(endpoints.delete_volume(self.config.scope(org_id, project_id), volume_id))
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _execute(self, call: ApiCall[T]) -> T:
+        flow = conversation(call, self.config.auth)
+        try:
+            step = next(flow)
+            while True:
+                try:
+                    result: Any = self._send_with_retry(*step)
+                except NeevCloudError as error:
+                    step = flow.throw(error)
+                else:
+                    step = flow.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _send_with_retry(self, call: ApiCall[T], authorization: str | None) -> T:
+        retrying = tenacity.Retrying(
+            sleep=self._sleep,
+            **self.config.retry.tenacity_arguments(call.operation, idempotent=call.idempotent),
+        )
+        try:
+            result: T = retrying(self._send_once, call, authorization)
+            return result
+        except NeevCloudError as error:
+            final = resolve_final_error(error, call.operation, idempotent=call.idempotent)
+            if final is error:
+                raise
+            raise final from error
+
+    def _send_once(self, call: ApiCall[T], authorization: str | None) -> T:
+        url = self.config.host + call.path
+        headers = request_headers(authorization, self.config.user_agent, has_body=call.json is not None)
+        try:
+            response = self._session.request(
+                call.method,
+                url,
+                params=call.params,
+                json=call.json,
+                headers=headers,
+                timeout=self.config.timeout,
+            )
+        except requests.ConnectTimeout as exc:
+            raise NeevCloudTimeoutError(
+                f"could not connect within {self.config.timeout:g} s",
+                method=call.method,
+                url=url,
+                request_sent=False,
+            ) from exc
+        except requests.Timeout as exc:
+            raise NeevCloudTimeoutError(
+                f"no answer within {self.config.timeout:g} s", method=call.method, url=url, request_sent=True
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise NeevCloudTransportError(
+                _describe_connection_error(exc), method=call.method, url=url, request_sent=_may_have_sent(exc)
+            ) from exc
+        return call.parse_response(response.status_code, response.headers, response.content, url=url)
+
+
+def _may_have_sent(error: BaseException) -> bool:
+    """Whether the request may have reached the server before the connection failed.
+
+    urllib3 raises ``NewConnectionError`` (refused, unreachable) and ``NameResolutionError``
+    before a byte is sent; anything later (a reset, a closed connection) is ambiguous.
+    """
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen or not isinstance(item, BaseException):
+            continue
+        seen.add(id(item))
+        if isinstance(item, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+            return False
+        pending.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return True
+
+
+def _describe_connection_error(error: requests.ConnectionError) -> str:
+    reason = "could not connect" if not _may_have_sent(error) else "the connection failed"
+    return f"{reason}: {type(error).__name__}"

@@ -1,0 +1,3 @@
+"""Airflow hooks for NeevCloud."""
+
+from __future__ import annotations

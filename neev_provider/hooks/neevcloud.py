@@ -1,0 +1,150 @@
+"""The Airflow hook: a ``neevcloud`` connection in, a configured client out."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from neev_provider._compat import BaseHook, aget_connection, aget_extras, mask_secret
+from neev_provider.client.aio import AsyncNeevCloudClient
+from neev_provider.client.config import ClientConfig
+from neev_provider.client.errors import NeevCloudError
+from neev_provider.client.sync import NeevCloudClient
+from neev_provider.hooks.connection import ConnectionFields, client_config, default_region
+
+# The connection form, declared once: provider info serves it to Airflow 3.2+, and the
+# hook methods below serve it to older versions.
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema"],
+    "relabeling": {"host": "API base URL", "login": "E-mail (login mode only)", "password": "API token"},
+    "placeholders": {
+        "host": "https://api.ai.neevcloud.com",
+        "password": "pat-nc-… (or the account password in login mode)",
+        "login": "you@example.com",
+        "org_id": "org-abc123",
+        "project_id": "prj-abc123",
+        "region_id": "as-south-1",
+        "auth_type": "token",
+        "timeout": "30",
+    },
+}
+
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "org_id": {"label": "Organization ID", "schema": {"type": ["string", "null"]}},
+    "project_id": {"label": "Project ID", "schema": {"type": ["string", "null"]}},
+    "region_id": {"label": "Default region", "schema": {"type": ["string", "null"]}},
+    "auth_type": {
+        "label": "Auth type",
+        "description": "token: the password is a bearer token; login: e-mail and password.",
+        "schema": {"type": ["string", "null"], "enum": ["token", "login", None]},
+    },
+    "timeout": {"label": "Request timeout (s)", "schema": {"type": ["number", "null"]}},
+}
+
+
+class NeevCloudHook(BaseHook):
+    """Interact with the NeevCloud Storage API through a ``neevcloud`` connection.
+
+    The client is built lazily, on first use, so constructing the hook costs nothing.
+
+    :param neev_conn_id: the connection id.
+    :param org_id: overrides the connection's organisation.
+    :param project_id: overrides the connection's project.
+    """
+
+    conn_name_attr = "neev_conn_id"
+    default_conn_name = "neevcloud_default"
+    conn_type = "neevcloud"
+    hook_name = "NeevCloud"
+
+    def __init__(
+        self,
+        neev_conn_id: str = default_conn_name,
+        *,
+        org_id: str | None = None,
+        project_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.neev_conn_id = neev_conn_id
+        self.org_id = org_id
+        self.project_id = project_id
+
+    def __repr__(self) -> str:
+        return f"NeevCloudHook(neev_conn_id={self.neev_conn_id!r})"
+
+    # -- building clients -----------------------------------------------------------
+
+    @cached_property
+    def _fields(self) -> ConnectionFields:
+        return _fields_of(self.get_connection(self.neev_conn_id), self.neev_conn_id)
+
+    def get_config(self) -> ClientConfig:
+        """Return the client configuration of the connection."""
+        return client_config(
+            self._fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret
+        )
+
+    @cached_property
+    def client(self) -> NeevCloudClient:
+        """The sync client, built on first use and then reused."""
+        return NeevCloudClient(self.get_config())
+
+    def get_conn(self) -> NeevCloudClient:
+        """Return the sync client (Airflow's conventional accessor)."""
+        return self.client
+
+    @property
+    def default_region(self) -> str | None:
+        """The connection's ``region_id`` extra, the default region of new volumes."""
+        return default_region(self._fields)
+
+    async def get_async_client(self) -> AsyncNeevCloudClient:
+        """Return a new async client, reading the connection in a way safe inside the triggerer.
+
+        The caller closes it (``async with await hook.get_async_client() as client``).
+        """
+        connection = await aget_connection(self.neev_conn_id)
+        fields = _fields_of(connection, self.neev_conn_id, extra=await aget_extras(connection))
+        config = client_config(fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret)
+        return AsyncNeevCloudClient(config)
+
+    # -- Airflow UI and CLI ---------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """List one volume to prove the URL, credentials, organisation and project are right."""
+        try:
+            page = self.client.list_volumes(limit=1)
+        except NeevCloudError as error:
+            return False, str(error)
+        config = self.client.config
+        count = "?" if page.total_items is None else page.total_items
+        return True, f"Connected to {config.host}: project {config.project_id} has {count} volume(s)"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the connection form's relabelling and placeholders (Airflow < 3.2)."""
+        return UI_FIELD_BEHAVIOUR
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Return the extra fields of the connection form (Airflow < 3.2)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import StringField
+
+        return {
+            name: StringField(lazy_gettext(spec["label"]), widget=BS3TextFieldWidget())
+            for name, spec in CONN_FIELDS.items()
+        }
+
+
+def _fields_of(connection: Any, conn_id: str, *, extra: dict[str, Any] | None = None) -> ConnectionFields:
+    return ConnectionFields(
+        conn_id=conn_id,
+        host=connection.host,
+        port=connection.port,
+        login=connection.login,
+        password=connection.password,
+        extra=connection.extra_dejson if extra is None else extra,
+    )
