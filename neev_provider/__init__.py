@@ -15,8 +15,8 @@ __all__ = ["__version__", "get_provider_info"]
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider metadata that Airflow reads through the ``apache_airflow_provider`` entry point."""
-    # Imported here: the form definitions live beside the hook, and this stays import-light.
-    from neev_provider.hooks.neevcloud import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+    # Imported here, not at the top, so that importing the package stays free of side work.
+    from neev_provider.hooks.form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
     return {
         "package-name": "airflow-provider-neevcloud",

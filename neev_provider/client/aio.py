@@ -15,7 +15,12 @@ import tenacity
 from neev_provider.client import endpoints, validation
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
-from neev_provider.client.errors import NeevCloudError, NeevCloudTimeoutError, NeevCloudTransportError
+from neev_provider.client.errors import (
+    NeevCloudError,
+    NeevCloudTimeoutError,
+    NeevCloudTransportError,
+    describe_network_failure,
+)
 from neev_provider.client.flow import conversation, request_headers
 from neev_provider.client.models import Page, Volume
 from neev_provider.client.paging import pick_by_name
@@ -186,8 +191,7 @@ class AsyncNeevCloudClient:
             ) from exc
         except httpx.TransportError as exc:
             sent = not isinstance(exc, _NOT_SENT)
-            what = "the connection failed" if sent else "could not connect"
             raise NeevCloudTransportError(
-                f"{what}: {type(exc).__name__}", method=call.method, url=url, request_sent=sent
+                describe_network_failure(exc, sent=sent), method=call.method, url=url, request_sent=sent
             ) from exc
         return call.parse_response(response.status_code, response.headers, response.content, url=url)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -264,3 +265,25 @@ def error_from_response(
         method=method,
         url=url,
     )
+
+
+def exception_chain(error: BaseException) -> list[BaseException]:
+    """Return ``error`` and every exception wrapped in it (arguments, ``reason``, causes)."""
+    found: list[BaseException] = []
+    pending: list[object] = [error]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or any(item is seen for seen in found):
+            continue
+        found.append(item)
+        pending.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return found
+
+
+def describe_network_failure(error: BaseException, *, sent: bool) -> str:
+    """Say what went wrong on the network, in the operating system's words where it gave any."""
+    reason = "the connection failed" if sent else "could not connect"
+    causes = [item for item in exception_chain(error) if isinstance(item, OSError) and item.errno]
+    # asyncio words a refusal "Connect call failed"; the errno's own text is clearer.
+    detail = os.strerror(causes[-1].errno) if causes else (str(error) or type(error).__name__)
+    return f"{reason}: {detail}"

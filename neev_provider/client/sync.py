@@ -13,7 +13,13 @@ import urllib3
 from neev_provider.client import endpoints, validation
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
-from neev_provider.client.errors import NeevCloudError, NeevCloudTimeoutError, NeevCloudTransportError
+from neev_provider.client.errors import (
+    NeevCloudError,
+    NeevCloudTimeoutError,
+    NeevCloudTransportError,
+    describe_network_failure,
+    exception_chain,
+)
 from neev_provider.client.flow import conversation, request_headers
 from neev_provider.client.models import Page, Volume
 from neev_provider.client.paging import pick_by_name
@@ -186,8 +192,9 @@ class NeevCloudClient:
                 f"no answer within {self.config.timeout:g} s", method=call.method, url=url, request_sent=True
             ) from exc
         except requests.ConnectionError as exc:
+            sent = _may_have_sent(exc)
             raise NeevCloudTransportError(
-                _describe_connection_error(exc), method=call.method, url=url, request_sent=_may_have_sent(exc)
+                describe_network_failure(exc, sent=sent), method=call.method, url=url, request_sent=sent
             ) from exc
         return call.parse_response(response.status_code, response.headers, response.content, url=url)
 
@@ -198,19 +205,5 @@ def _may_have_sent(error: BaseException) -> bool:
     urllib3 raises ``NewConnectionError`` (refused, unreachable) and ``NameResolutionError``
     before a byte is sent; anything later (a reset, a closed connection) is ambiguous.
     """
-    seen: set[int] = set()
-    pending: list[object] = [error]
-    while pending:
-        item = pending.pop()
-        if id(item) in seen or not isinstance(item, BaseException):
-            continue
-        seen.add(id(item))
-        if isinstance(item, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
-            return False
-        pending.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
-    return True
-
-
-def _describe_connection_error(error: requests.ConnectionError) -> str:
-    reason = "could not connect" if not _may_have_sent(error) else "the connection failed"
-    return f"{reason}: {type(error).__name__}"
+    not_sent = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)
+    return not any(isinstance(item, not_sent) for item in exception_chain(error))

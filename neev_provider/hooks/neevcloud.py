@@ -11,35 +11,7 @@ from neev_provider.client.config import ClientConfig
 from neev_provider.client.errors import NeevCloudError
 from neev_provider.client.sync import NeevCloudClient
 from neev_provider.hooks.connection import ConnectionFields, client_config, default_region
-
-# The connection form, declared once: provider info serves it to Airflow 3.2+, and the
-# hook methods below serve it to older versions.
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema"],
-    "relabeling": {"host": "API base URL", "login": "E-mail (login mode only)", "password": "API token"},
-    "placeholders": {
-        "host": "https://api.ai.neevcloud.com",
-        "password": "pat-nc-… (or the account password in login mode)",
-        "login": "you@example.com",
-        "org_id": "org-abc123",
-        "project_id": "prj-abc123",
-        "region_id": "as-south-1",
-        "auth_type": "token",
-        "timeout": "30",
-    },
-}
-
-CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "org_id": {"label": "Organization ID", "schema": {"type": ["string", "null"]}},
-    "project_id": {"label": "Project ID", "schema": {"type": ["string", "null"]}},
-    "region_id": {"label": "Default region", "schema": {"type": ["string", "null"]}},
-    "auth_type": {
-        "label": "Auth type",
-        "description": "token: the password is a bearer token; login: e-mail and password.",
-        "schema": {"type": ["string", "null"], "enum": ["token", "login", None]},
-    },
-    "timeout": {"label": "Request timeout (s)", "schema": {"type": ["number", "null"]}},
-}
+from neev_provider.hooks.form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 
 class NeevCloudHook(BaseHook):

@@ -1,0 +1,189 @@
+"""NeevCloudHook: a connection in, a working client out, on the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from neev_provider import get_provider_info
+from neev_provider.client import NeevCloudValidationError, TokenAuth
+from neev_provider.emulator import EmulatorServer
+from neev_provider.hooks.connection import ConnectionFields, base_url, client_config
+from neev_provider.hooks.neevcloud import NeevCloudHook
+
+SECRET = "pat-nc-hook-secret-never-shown"
+
+
+def connection_json(server: EmulatorServer, **changes: Any) -> str:
+    extra = {"org_id": server.org_id, "project_id": server.project_id, "region_id": "as-south-1"}
+    extra.update(changes.pop("extra", {}))
+    value = {"conn_type": "neevcloud", "host": server.url, "password": server.token, "extra": extra}
+    value.update(changes)
+    return json.dumps(value)
+
+
+@pytest.fixture(name="connection")
+def fixture_connection(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", connection_json(neev_emulator))
+    return neev_emulator
+
+
+def test_the_hook_builds_a_client_from_the_connection(connection: EmulatorServer) -> None:
+    hook = NeevCloudHook()
+
+    page = hook.get_conn().list_volumes()
+
+    assert page.volumes == ()
+    assert hook.client is hook.get_conn()
+    assert hook.default_region == "as-south-1"
+    assert hook.client.config.host == connection.url
+
+
+def test_building_the_hook_does_no_io(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", raising=False)
+    hook = NeevCloudHook("does_not_exist")  # would raise if the connection were read here
+    assert hook.neev_conn_id == "does_not_exist"
+
+
+def test_org_and_project_overrides(connection: EmulatorServer) -> None:
+    hook = NeevCloudHook(org_id="org-x", project_id="prj-y")
+    assert (hook.client.config.org_id, hook.client.config.project_id) == ("org-x", "prj-y")
+
+
+def test_test_connection_succeeds(connection: EmulatorServer) -> None:
+    ok, message = NeevCloudHook().test_connection()
+    assert ok is True
+    assert connection.url in message
+
+
+def test_test_connection_reports_a_wrong_token_without_showing_it(
+    neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", connection_json(neev_emulator, password=SECRET))
+    ok, message = NeevCloudHook().test_connection()
+    assert ok is False
+    assert "401" in message
+    assert SECRET not in message
+
+
+def test_async_client_from_the_hook(connection: EmulatorServer) -> None:
+    async def run() -> int:
+        async with await NeevCloudHook().get_async_client() as client:
+            page = await client.list_volumes(limit=1)
+            return page.total_items or 0
+
+    assert asyncio.run(run()) == 0
+
+
+def test_login_mode_connection(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    value = connection_json(
+        neev_emulator, login="user@example.com", password="emulator-password", extra={"auth_type": "login"}
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", value)
+    assert NeevCloudHook().test_connection()[0] is True
+    assert [r["operation"] for r in neev_emulator.requests()] == ["login", "listNetworkVolumes"]
+
+
+def test_missing_project_is_named(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    value = json.loads(connection_json(neev_emulator))
+    del value["extra"]["project_id"]
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(value))
+    with pytest.raises(NeevCloudValidationError, match=r"project_id.*neevcloud_default"):
+        NeevCloudHook().get_conn()
+
+
+def test_the_token_is_not_in_reprs_or_logs(
+    connection: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hook = NeevCloudHook()
+    hook.client.list_volumes()
+    texts = [repr(hook), repr(hook.client), repr(hook.get_config()), caplog.text]
+    assert [t for t in texts if connection.token in t] == []
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        (None, None, "https://api.ai.neevcloud.com"),
+        ("api.dev.ai.neevcloud.com", None, "https://api.dev.ai.neevcloud.com"),
+        ("127.0.0.1", 8080, "http://127.0.0.1:8080"),
+        ("localhost:9000", None, "http://localhost:9000"),
+        ("https://api.ai.neevcloud.com/", None, "https://api.ai.neevcloud.com"),
+    ],
+)
+def test_host_field_forms(host: str | None, port: int | None, expected: str) -> None:
+    assert base_url(host, port) == expected
+
+
+def test_prefixed_extras_from_older_forms_are_read() -> None:
+    fields = ConnectionFields(
+        conn_id="c",
+        host="http://127.0.0.1:1",
+        password="t0k3n-value",
+        extra={"extra__neevcloud__org_id": "org-1", "extra__neevcloud__project_id": "prj-1", "timeout": "12"},
+    )
+    config = client_config(fields)
+    assert (config.org_id, config.project_id, config.timeout) == ("org-1", "prj-1", 12.0)
+    assert isinstance(config.auth, TokenAuth)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"auth_type": "oauth"}, "auth_type"),
+        ({"timeout": "soon"}, "timeout"),
+        ({"verify": "maybe"}, "verify"),
+    ],
+)
+def test_bad_extras_are_named(extra: dict[str, str], field: str) -> None:
+    fields = ConnectionFields(
+        conn_id="c", password="t0k3n-value", extra={"org_id": "o", "project_id": "p", **extra}
+    )
+    with pytest.raises(NeevCloudValidationError, match=field):
+        client_config(fields)
+
+
+def test_provider_info_declares_the_connection_type() -> None:
+    info = get_provider_info()
+    (conn_type,) = info["connection-types"]
+    assert info["package-name"] == "airflow-provider-neevcloud"
+    assert conn_type["connection-type"] == NeevCloudHook.conn_type
+    assert conn_type["hook-class-name"] == f"{NeevCloudHook.__module__}.{NeevCloudHook.__qualname__}"
+    assert set(conn_type["conn-fields"]) >= {"org_id", "project_id", "region_id", "auth_type"}
+    assert NeevCloudHook.get_ui_field_behaviour()["relabeling"]["password"] == "API token"
+
+
+def _airflow_cli(args: list[str], conn: str, tmp_path: Any) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": conn,
+    }
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    return subprocess.run([airflow, *args], capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_airflow_cli_connection_test(neev_emulator: EmulatorServer, tmp_path: Any) -> None:
+    good = _airflow_cli(
+        ["connections", "test", "neevcloud_default"], connection_json(neev_emulator), tmp_path
+    )
+    assert "Connection success!" in good.stdout, good.stdout + good.stderr
+
+    bad = _airflow_cli(
+        ["connections", "test", "neevcloud_default"],
+        connection_json(neev_emulator, password=SECRET),
+        tmp_path,
+    )
+    output = bad.stdout + bad.stderr
+    assert "Connection failed" in output
+    assert "401" in output
+    assert SECRET not in output
