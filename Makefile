@@ -29,7 +29,7 @@ unit: setup
 test: lint typecheck unit
 
 demo: setup
-	$(BIN)/python -m neev_provider.emulator.demo
+	$(BIN)/python scripts/demo_lifecycle.py
 
 bench: setup
 	$(BIN)/python benchmarks/emulator_throughput.py

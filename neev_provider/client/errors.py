@@ -283,7 +283,7 @@ def exception_chain(error: BaseException) -> list[BaseException]:
 def describe_network_failure(error: BaseException, *, sent: bool) -> str:
     """Say what went wrong on the network, in the operating system's words where it gave any."""
     reason = "the connection failed" if sent else "could not connect"
-    causes = [item for item in exception_chain(error) if isinstance(item, OSError) and item.errno]
+    codes = [item.errno for item in exception_chain(error) if isinstance(item, OSError) and item.errno]
     # asyncio words a refusal "Connect call failed"; the errno's own text is clearer.
-    detail = os.strerror(causes[-1].errno) if causes else (str(error) or type(error).__name__)
+    detail = os.strerror(codes[-1]) if codes else (str(error) or type(error).__name__)
     return f"{reason}: {detail}"

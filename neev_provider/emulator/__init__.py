@@ -1,0 +1,51 @@
+"""A stateful fake of the NeevCloud Storage API, for tests and offline demos.
+
+Serves the spec's five volume operations under the gateway path
+``/storage/api/v1beta1/orgs/{org_id}/projects/{project_id}/volumes``, the tenant
+login/refresh endpoints, and an admin API under ``/_emulator/``. Only the host differs from
+production. Needs the ``emulator`` extra (FastAPI and uvicorn).
+
+Assumptions where the spec is silent:
+
+* The tenant endpoints ``POST /tenant/api/v1/auth/login`` (``{email, password}``) and
+  ``POST /tenant/api/v1/auth/refresh`` (``{refresh_token}``) answer
+  ``{access_token, refresh_token, token_type: "Bearer", expires_in}``; access tokens are
+  HS256 JWTs (``sub``, ``iat``, ``exp``, ``jti``) expiring after ``token_ttl`` seconds of
+  emulator time; refresh tokens are single-use and rotated on every refresh. Login answers 400
+  for a missing field or malformed e-mail, 404 for an unknown user, 401 for a wrong password.
+* 401 bodies are exactly the documented gateway body ``{code: "unauthorized", message}``,
+  without ``details``; every other error carries a ``details`` object.
+* Validation failures answer 400 ``validation_error`` with ``details {field, rule, value}``.
+* ``planID`` is ``nv-standard-<regionID>``; generated names are ``nv-<10 hex digits>``.
+* Creating with ``attachedTo`` mounts the volume on each instance at ``mountPath``.
+* Extending above 1000 GB (the create limit) is refused; so is extending a volume that is not
+  ``bound`` or whose previous extension is still ``resizing``.
+* Deleting twice while ``delete_delay`` keeps the volume ``terminated`` answers 204 again.
+* Detaching removes the attachment (``volumeAttachments`` lists mounted resources).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from neev_provider.emulator.settings import EmulatorSettings
+
+if TYPE_CHECKING:
+    from neev_provider.emulator.app import create_app
+    from neev_provider.emulator.server import EmulatorServer
+
+__all__ = ["EmulatorServer", "EmulatorSettings", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # FastAPI and uvicorn load only when the app or server is used, so importing the package
+    # (e.g. for EmulatorSettings, or by the pytest plugin) stays cheap.
+    if name == "create_app":
+        from neev_provider.emulator.app import create_app
+
+        return create_app
+    if name == "EmulatorServer":
+        from neev_provider.emulator.server import EmulatorServer
+
+        return EmulatorServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

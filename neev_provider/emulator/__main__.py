@@ -1,0 +1,107 @@
+"""Run the emulator from the command line: ``python -m neev_provider.emulator``.
+
+Prints the base URL and a ready-to-use ``AIRFLOW_CONN_NEEVCLOUD_DEFAULT`` value, then serves
+until interrupted (Ctrl-C or SIGTERM stop it cleanly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import shlex
+import signal
+import sys
+
+from neev_provider.emulator.settings import (
+    DEFAULT_ORG_ID,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_REGION,
+    DEFAULT_TOKEN,
+    EmulatorSettings,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m neev_provider.emulator", description="Run the NeevCloud Storage API emulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: 8080)"
+    )
+    parser.add_argument("--token", default=DEFAULT_TOKEN, help="static bearer token to accept")
+    parser.add_argument("--bind-delay", type=float, default=2.0, help="seconds until a new volume is bound")
+    parser.add_argument("--resize-delay", type=float, default=2.0, help="seconds an extension stays resizing")
+    return parser.parse_args(argv)
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def connection_uri(url: str, token: str) -> str:
+    """Return the JSON Airflow connection pointing at the emulator."""
+    return json.dumps(
+        {
+            "conn_type": "neevcloud",
+            "host": url,
+            "password": token,
+            "extra": {
+                "org_id": DEFAULT_ORG_ID,
+                "project_id": DEFAULT_PROJECT_ID,
+                "region_id": DEFAULT_REGION,
+            },
+        }
+    )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted; return the exit code."""
+    args = parse_args(argv)
+    try:
+        import uvicorn
+
+        from neev_provider.emulator.app import create_app
+        from neev_provider.emulator.server import bind_socket, url_for, uvicorn_config
+    except ImportError as exc:
+        extra = "pip install 'airflow-provider-neevcloud[emulator]'"
+        print(f"the emulator needs the 'emulator' extra: {extra} ({exc})", file=sys.stderr)
+        return 2
+    if not is_loopback(args.host):
+        print(
+            f"warning: binding {args.host}: the emulator has no real security; anyone who can reach "
+            "this address can use it",
+            file=sys.stderr,
+        )
+    settings = EmulatorSettings(token=args.token, bind_delay=args.bind_delay, resize_delay=args.resize_delay)
+    sock = bind_socket(args.host, args.port)
+    url = url_for(sock)
+    # The socket is already listening, so clients may connect as soon as this is printed.
+    print(f"NeevCloud emulator listening on {url}")
+    print(f"export AIRFLOW_CONN_NEEVCLOUD_DEFAULT={shlex.quote(connection_uri(url, args.token))}", flush=True)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; turning SIGTERM
+    # into KeyboardInterrupt makes both end here with exit status 0.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        uvicorn.Server(uvicorn_config(create_app(settings))).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Application factory: wire state, routes, middleware and exception handlers.
+
+The exception handlers guarantee that every error, including unknown routes, wrong methods,
+FastAPI's own validation errors and bugs, is answered with an ``ErrorResponse`` JSON body: never
+a 422 and never an HTML or plain-text 500.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from neev_provider.emulator.admin import AdminApi
+from neev_provider.emulator.api import PublicApi
+from neev_provider.emulator.errors import EmulatorError
+from neev_provider.emulator.middleware import EmulatorMiddleware
+from neev_provider.emulator.responses import error_response
+from neev_provider.emulator.settings import EmulatorSettings
+from neev_provider.emulator.state import EmulatorState
+
+
+class EmulatorApp(FastAPI):
+    """A FastAPI app whose outermost layer is :class:`EmulatorMiddleware`.
+
+    The middleware sits outside Starlette's middleware stack (rather than being added with
+    ``add_middleware``) so that it receives the server's raw ``send``; see
+    :func:`neev_provider.emulator.middleware.drop_connection`.
+
+    :param state: the emulator state served by this app.
+    """
+
+    def __init__(self, state: EmulatorState) -> None:
+        super().__init__(
+            title="NeevCloud Storage API emulator",
+            openapi_url=None,
+            docs_url=None,
+            redoc_url=None,
+            redirect_slashes=False,
+        )
+        self.emulator = state
+        self._outer = EmulatorMiddleware(self._handle, state)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._outer(scope, receive, send)
+
+
+async def _on_emulator_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EmulatorError)
+    return error_response(exc)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        error = EmulatorError(404, "not_found", f"no route matches {where}", {"path": request.url.path})
+    elif exc.status_code == 405:
+        error = EmulatorError(
+            405, "method_not_allowed", f"method not allowed: {where}", {"method": request.method}, exc.headers
+        )
+    else:
+        error = EmulatorError(exc.status_code, "http_error", str(exc.detail), {}, exc.headers)
+    return error_response(error)
+
+
+async def _on_request_validation_error(request: Request, exc: Exception) -> Response:
+    # Routes validate by hand, but never let FastAPI's 422 escape should one slip in.
+    return error_response(EmulatorError(400, "validation_error", str(exc), {}))
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
+    return error_response(
+        EmulatorError(500, "internal_error", f"emulator bug: {type(exc).__name__}: {exc}", {})
+    )
+
+
+def create_app(settings: EmulatorSettings | None = None) -> EmulatorApp:
+    """Build the emulator application.
+
+    :param settings: emulator settings; defaults to :class:`EmulatorSettings` ().
+    """
+    state = EmulatorState(settings or EmulatorSettings())
+    app = EmulatorApp(state)
+    app.router.routes.extend(PublicApi(state).routes())
+    app.router.routes.extend(AdminApi(state).routes())
+    app.add_exception_handler(EmulatorError, _on_emulator_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)
+    return app

@@ -1,0 +1,138 @@
+"""Pure-ASGI middleware: request ids, the journal and fault injection.
+
+It wraps the whole application (outside Starlette's own middleware), for two reasons: pure ASGI
+is much cheaper per request than ``BaseHTTPMiddleware``, and only the outermost layer receives
+uvicorn's own ``send`` callable, which is the way to reach the connection in order to drop it.
+Admin requests (``/_emulator/...``) get a request id but are neither journalled nor faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from neev_provider.emulator.faults import FaultRule
+from neev_provider.emulator.operations import operation_for
+from neev_provider.emulator.responses import error_response
+from neev_provider.emulator.settings import ADMIN_PREFIX
+from neev_provider.emulator.state import EmulatorState
+
+
+class ConnectionDropped(ConnectionError):
+    """Raised when a drop fault fires outside uvicorn, where the connection cannot be reached."""
+
+
+class _TaggedSend:
+    """Add ``x-request-id`` to the response and remember its status."""
+
+    __slots__ = ("header", "send", "status")
+
+    def __init__(self, send: Send, request_id: str) -> None:
+        self.send = send
+        self.header = request_id.encode()
+        self.status: int | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            headers = [*message.get("headers", ()), (b"x-request-id", self.header)]
+            message = {**message, "headers": headers}
+        await self.send(message)
+
+
+async def _discard(message: Message) -> None:
+    """Swallow a response: used by ``commit_then_drop``, whose client must never see it."""
+
+
+async def drop_connection(send: Send, receive: Receive) -> None:
+    """Close the client's TCP connection without sending any response.
+
+    ASGI has no "hang up" message, and an app that returns without responding makes uvicorn
+    send a 500. uvicorn's ``send`` is a bound method of its per-request cycle object, whose
+    ``transport`` is the asyncio transport of the connection: aborting it resets the connection.
+    This needs uvicorn's own ``send``: hence the middleware is the outermost layer of the app, and
+    uvicorn runs with ``proxy_headers=False`` and a log level above ``trace`` so that it wraps the
+    app in nothing (its message logger would replace ``send``). Elsewhere (an in-process ASGI
+    transport, say) the drop surfaces as :class:`ConnectionDropped` instead.
+    """
+    transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionDropped("connection dropped by an injected fault")
+    transport.abort()
+    # Let uvicorn notice the disconnect before we return, or it would log and try a 500.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(_until_disconnect(receive), timeout=1.0)
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class EmulatorMiddleware:
+    """Tag, journal and (when a rule fires) fault every API request.
+
+    :param app: the wrapped ASGI application.
+    :param state: the emulator state holding the fault rules and the journal.
+    """
+
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        tagged = _TaggedSend(send, request_id)
+        path: str = scope["path"]
+        if path.startswith(ADMIN_PREFIX):
+            await self.app(scope, receive, tagged)
+            return
+        method: str = scope["method"]
+        operation = operation_for(method, path)
+        rule = self.state.faults.pick(operation, method)
+        try:
+            if rule is None:
+                await self.app(scope, receive, tagged)
+            else:
+                await self._apply(rule, scope, receive, send, tagged)
+        finally:
+            self.state.journal.record(
+                method=method,
+                path=path,
+                operation=operation,
+                status=tagged.status,
+                fault=rule.kind if rule else None,
+                request_id=request_id,
+            )
+
+    async def _apply(
+        self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, tagged: _TaggedSend
+    ) -> None:
+        if rule.kind == "status":
+            await _fault_response(rule)(scope, receive, tagged)
+        elif rule.kind == "latency":
+            await asyncio.sleep(rule.seconds or 0.0)
+            await self.app(scope, receive, tagged)
+        elif rule.kind == "drop":
+            await drop_connection(send, receive)
+        else:  # commit_then_drop: the state change happens, the answer never arrives
+            swallowed = _TaggedSend(_discard, "")
+            await self.app(scope, receive, swallowed)
+            tagged.status = swallowed.status
+            await drop_connection(send, receive)
+
+
+def _fault_response(rule: FaultRule) -> Response:
+    error = rule.error()
+    if rule.body is None:
+        return error_response(error)
+    # A non-JSON body, e.g. the HTML page a gateway sends when the service behind it is down.
+    return Response(rule.body, status_code=error.status, headers=error.headers, media_type=rule.content_type)

@@ -1,0 +1,3 @@
+"""Tests of the NeevCloud Storage API emulator, over real HTTP."""
+
+from __future__ import annotations
