@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lint typecheck unit test demo bench clean
+.PHONY: setup lint typecheck docs unit test demo bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,16 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+docs: setup
+	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
+
 unit: setup
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck docs unit
 
 demo: setup
-	$(BIN)/python scripts/demo_lifecycle.py
+	$(BIN)/python scripts/demo.py
 
 bench: setup
 	$(BIN)/python benchmarks/emulator_throughput.py

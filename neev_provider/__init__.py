@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "get_provider_info"]
 
+_INTEGRATION = "NeevCloud Storage"
+
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider metadata that Airflow reads through the ``apache_airflow_provider`` entry point."""
@@ -25,14 +27,24 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "integrations": [
             {
-                "integration-name": "NeevCloud Storage",
+                "integration-name": _INTEGRATION,
                 "external-doc-url": "https://docs.ai.neevcloud.com/api-reference/storage/network-volumes",
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {"integration-name": "NeevCloud Storage", "python-modules": ["neev_provider.hooks.neevcloud"]}
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["neev_provider.hooks.neevcloud"]}],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "neev_provider.operators.create",
+                    "neev_provider.operators.extend",
+                    "neev_provider.operators.delete",
+                ],
+            }
         ],
+        "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["neev_provider.sensors.volume"]}],
+        "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["neev_provider.triggers.volume"]}],
         "connection-types": [
             {
                 "connection-type": "neevcloud",

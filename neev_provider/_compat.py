@@ -9,9 +9,50 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow.sdk import BaseHook, Connection
+    from airflow.sdk import (
+        BaseHook,
+        BaseOperator,
+        BaseSensorOperator,
+        Connection,
+        Context,
+        PokeReturnValue,
+        conf,
+    )
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+        TaskDeferred,
+    )
     from airflow.sdk.log import mask_secret
 else:
+    try:  # Airflow 3.0+
+        from airflow.sdk import BaseOperator, BaseSensorOperator, Context, PokeReturnValue
+    except ImportError:  # Airflow 2.x
+        from airflow.models import BaseOperator
+        from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
+        from airflow.utils.context import Context
+
+    try:  # Airflow 3.2+
+        from airflow.sdk.exceptions import (
+            AirflowException,
+            AirflowSensorTimeout,
+            AirflowSkipException,
+            TaskDeferred,
+        )
+    except ImportError:  # Airflow 2.x - 3.1
+        from airflow.exceptions import (
+            AirflowException,
+            AirflowSensorTimeout,
+            AirflowSkipException,
+            TaskDeferred,
+        )
+
+    try:  # Airflow 3.2+
+        from airflow.sdk import conf
+    except ImportError:
+        from airflow.configuration import conf
+
     try:  # Airflow 3.1+
         from airflow.sdk import BaseHook
     except ImportError:  # Airflow 2.10 - 3.0
@@ -25,7 +66,32 @@ else:
         except ImportError:  # Airflow 2.x
             from airflow.utils.log.secrets_masker import mask_secret
 
-__all__ = ["BaseHook", "aget_connection", "aget_extras", "mask_secret"]
+# Triggers live in core on every supported version, never in the task SDK.
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+__all__ = [
+    "AirflowException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "BaseTrigger",
+    "Context",
+    "PokeReturnValue",
+    "TaskDeferred",
+    "TriggerEvent",
+    "aget_connection",
+    "aget_extras",
+    "conf",
+    "default_deferrable",
+    "mask_secret",
+]
+
+
+def default_deferrable() -> bool:
+    """Return ``[operators] default_deferrable``, the default of every ``deferrable`` argument."""
+    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
 
 
 async def aget_connection(conn_id: str) -> Connection:

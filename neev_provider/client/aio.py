@@ -37,7 +37,7 @@ class AsyncNeevCloudClient:
 
     :param config: where and as whom to call.
     :param http: an ``httpx.AsyncClient`` to use instead of a new one (then not closed here).
-    :param sleep: how to wait between retries; replaceable in tests.
+    :param sleep: how to wait between retries (default ``asyncio.sleep``); replaceable in tests.
     """
 
     def __init__(
@@ -45,12 +45,13 @@ class AsyncNeevCloudClient:
         config: ClientConfig,
         *,
         http: httpx.AsyncClient | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.config = config
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(verify=config.verify, timeout=config.timeout)
-        self._sleep = sleep
+        # Looked up now, not at import, so that a test's patch of asyncio.sleep takes effect.
+        self._sleep = sleep or asyncio.sleep
 
     def __repr__(self) -> str:
         return (

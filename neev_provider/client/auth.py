@@ -58,15 +58,19 @@ class TokenAuth:
         return "TokenAuth(token=***)"
 
     def header(self) -> str:
+        """Return ``Bearer <token>``."""
         return self._header
 
     def renewal_call(self) -> None:
+        """Return ``None``: a fixed token cannot be renewed."""
         return None
 
     def accept(self, tokens: endpoints.Tokens) -> None:  # pragma: no cover - never renewed
+        """Refuse tokens: nothing asks a fixed token to renew."""
         raise TypeError("a fixed token cannot be renewed")
 
     def invalidate(self) -> bool:
+        """Return ``False``: after a 401 a fixed token stays wrong."""
         return False
 
 
@@ -119,9 +123,11 @@ class LoginAuth:
         return self._expires_at is None or self._clock() < self._expires_at - EXPIRY_MARGIN_SECONDS
 
     def header(self) -> str | None:
+        """Return ``Bearer <access token>``, or ``None`` when none is held or it is about to expire."""
         return f"Bearer {self._access}" if self._fresh() else None
 
     def renewal_call(self) -> endpoints.ApiCall[endpoints.Tokens] | None:
+        """Return a refresh call if a refresh token is held, else a login call; ``None`` if fresh."""
         if self._fresh():
             return None
         if self._refresh is not None:
@@ -131,6 +137,7 @@ class LoginAuth:
         return endpoints.login(self._email, self._password)
 
     def accept(self, tokens: endpoints.Tokens) -> None:
+        """Keep new tokens, hand them to ``on_token``, and note when the access token expires."""
         for value in (tokens.access_token, tokens.refresh_token):
             if value and self._on_token is not None:
                 self._on_token(value)
@@ -142,6 +149,7 @@ class LoginAuth:
         self._expires_at = expiry
 
     def invalidate(self) -> bool:
+        """Drop the access token after a 401; return ``True``: a new one may be obtained."""
         self._access = None
         self._expires_at = None
         return True

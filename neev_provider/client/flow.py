@@ -2,7 +2,7 @@
 
 :func:`conversation` decides *what* to send: it yields ``(call, authorization)`` steps
 and receives each step's parsed result, or has the step's error thrown in. The sync and
-async clients only drive it, each with its own HTTP library (see ``_drive`` in
+async clients only drive it, each with its own HTTP library (see ``_execute`` in
 ``sync.py`` and ``aio.py``). The flow: get a token if the credentials need one, send the
 call, and after a 401 renew the token and send the call once more.
 """

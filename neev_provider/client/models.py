@@ -147,7 +147,10 @@ class Volume:
 
     @classmethod
     def from_api(cls, data: object) -> Volume:
-        """Parse one volume; raise :class:`UnexpectedResponseError` if a required field is missing."""
+        """Parse one volume.
+
+        :raises ~neev_provider.client.errors.UnexpectedResponseError: if a required field is missing.
+        """
         if not isinstance(data, Mapping):
             raise UnexpectedResponseError(f"expected a volume object, got {type(data).__name__}")
         attachments = data.get("volumeAttachments")
@@ -190,7 +193,7 @@ class Volume:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of :meth:`list_volumes`."""
+    """One page of :meth:`~neev_provider.client.sync.NeevCloudClient.list_volumes`."""
 
     volumes: tuple[Volume, ...]
     page: int

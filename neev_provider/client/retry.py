@@ -8,7 +8,7 @@ What is retried (the platform's conventions):
 
 Anything else, every other 4xx included, fails at once. A create or extend POST that
 fails ambiguously (read timeout, reset, 5xx) is not replayed: it becomes an
-:class:`AmbiguousRequestError`, and the caller looks the resource up instead.
+:class:`~neev_provider.client.errors.AmbiguousRequestError`, and the caller looks the resource up instead.
 
 Waits grow exponentially (0.25 s doubling, capped at 8 s) with jitter in [50 %, 100 %];
 a ``Retry-After`` sent by the server replaces the computed wait, clamped to 30 s.
@@ -129,3 +129,8 @@ def resolve_final_error(error: NeevCloudError, operation: str, *, idempotent: bo
     if not idempotent and is_ambiguous(error):
         return AmbiguousRequestError(operation, error)
     return error
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed read is worth trying again later (a wait keeps going through these)."""
+    return RetryPolicy().should_retry(error, idempotent=True)

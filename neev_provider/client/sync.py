@@ -33,7 +33,7 @@ class NeevCloudClient:
 
     :param config: where and as whom to call.
     :param session: a session to use instead of a new one (the client then does not close it).
-    :param sleep: how to wait between retries; replaceable in tests.
+    :param sleep: how to wait between retries (default ``time.sleep``); replaceable in tests.
     """
 
     def __init__(
@@ -41,13 +41,13 @@ class NeevCloudClient:
         config: ClientConfig,
         *,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
         self._owns_session = session is None
         self._session = session or _new_session(config)
         self._session.verify = config.verify
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
 
     def __repr__(self) -> str:
         return (

@@ -1,7 +1,8 @@
 """Input rules checked before any request is sent.
 
-Each check raises :class:`NeevCloudValidationError` naming the field, the value and the
-rule, so a mistake in a DAG is reported at once instead of as a 400 after a round trip.
+Each check raises :class:`~neev_provider.client.errors.NeevCloudValidationError` naming
+the field, the value and the rule, so a mistake in a DAG is reported at once instead of as
+a 400 after a round trip.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def whole_number(value: object, field: str) -> int:
+    """Return a whole number, also from a string of digits (what Jinja templating renders)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if _is_int(value):
+        return value
+    raise NeevCloudValidationError(field, value, "must be a whole number")
 
 
 def size_gb(value: object, field: str = "size_gb") -> int:

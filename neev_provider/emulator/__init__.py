@@ -3,7 +3,9 @@
 Serves the spec's five volume operations under the gateway path
 ``/storage/api/v1beta1/orgs/{org_id}/projects/{project_id}/volumes``, the tenant
 login/refresh endpoints, and an admin API under ``/_emulator/``. Only the host differs from
-production. Needs the ``emulator`` extra (FastAPI and uvicorn).
+production. Needs the ``emulator`` extra (FastAPI and uvicorn). ``create_app`` and
+``EmulatorServer`` take an ``observer`` that receives every public-API :class:`Exchange`
+(:mod:`neev_provider.emulator.tap`), e.g. to check each one against the spec.
 
 Assumptions where the spec is silent:
 
@@ -16,6 +18,10 @@ Assumptions where the spec is silent:
 * 401 bodies are exactly the documented gateway body ``{code: "unauthorized", message}``,
   without ``details``; every other error carries a ``details`` object.
 * Validation failures answer 400 ``validation_error`` with ``details {field, rule, value}``.
+* ``org_id`` and ``project_id`` are any strings: a ``/`` inside one is sent as ``%2F`` and stays
+  part of the id (Storage paths are routed as sent, then decoded). ``page`` has no upper bound: a
+  page past the end is empty. Query integers are plain decimal digits (``" 2"`` and ``"+2"`` are
+  refused), and ids in bodies must be UUIDs in the hyphenated 8-4-4-4-12 form.
 * ``planID`` is ``nv-standard-<regionID>``; generated names are ``nv-<10 hex digits>``.
 * Creating with ``attachedTo`` mounts the volume on each instance at ``mountPath``.
 * Extending above 1000 GB (the create limit) is refused; so is extending a volume that is not
@@ -29,12 +35,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from neev_provider.emulator.settings import EmulatorSettings
+from neev_provider.emulator.tap import Exchange, Observer
 
 if TYPE_CHECKING:
     from neev_provider.emulator.app import create_app
     from neev_provider.emulator.server import EmulatorServer
 
-__all__ = ["EmulatorServer", "EmulatorSettings", "create_app"]
+__all__ = ["EmulatorServer", "EmulatorSettings", "Exchange", "Observer", "create_app"]
 
 
 def __getattr__(name: str) -> Any:

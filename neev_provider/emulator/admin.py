@@ -46,6 +46,7 @@ class AdminApi:
             ("/clock", "GET", self.get_clock),
             ("/clock/advance", "POST", self.advance_clock),
             ("/volumes", "GET", self.list_volumes),
+            ("/events", "GET", self.list_events),
             ("/settings", "GET", self.get_settings),
             ("/settings", "PATCH", self.patch_settings),
             ("/outcomes", "POST", self.script_outcome),
@@ -88,6 +89,10 @@ class AdminApi:
         body = await _body(request)
         self.state.clock.advance(check_seconds("seconds", body.get("seconds")))
         return json_response(self._clock())
+
+    async def list_events(self, request: Request) -> Response:
+        """``GET /_emulator/events``: every volume's lifecycle events, oldest first."""
+        return json_response({"events": self.state.store.events()})
 
     async def list_volumes(self, request: Request) -> Response:
         """List every volume of every org and project."""

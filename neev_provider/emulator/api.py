@@ -7,6 +7,8 @@ so there is no dependency injection, response model or 422 on the hot path.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -25,6 +27,16 @@ from neev_provider.emulator.validation import (
 
 VOLUMES_PATH = STORAGE_PREFIX + "/orgs/{org_id}/projects/{project_id}/volumes"
 VOLUME_PATH = VOLUMES_PATH + "/{volume_id}"
+
+
+def path_param(request: Request, name: str) -> str:
+    """Return a path parameter, percent-decoded.
+
+    Storage requests are routed on the path as sent (see ``app.route_on_raw_path``), so that an
+    id holding ``/`` (sent as ``%2F``) stays one path segment; its parameters arrive encoded.
+    """
+    value: str = request.path_params[name]
+    return unquote(value)
 
 
 class PublicApi:
@@ -47,7 +59,7 @@ class PublicApi:
 
     def _authenticate(self, request: Request) -> tuple[str, str]:
         self.state.auth.authenticate(request.headers.get("authorization"))
-        return request.path_params["org_id"], request.path_params["project_id"]
+        return path_param(request, "org_id"), path_param(request, "project_id")
 
     async def list_volumes(self, request: Request) -> Response:
         """``GET .../volumes`` (listNetworkVolumes)."""
@@ -65,20 +77,20 @@ class PublicApi:
     async def get_volume(self, request: Request) -> Response:
         """``GET .../volumes/{volume_id}`` (getNetworkVolume)."""
         org_id, project_id = self._authenticate(request)
-        volume_id = request.path_params["volume_id"]
+        volume_id = path_param(request, "volume_id")
         return json_response(self.state.store.get_volume(org_id, project_id, volume_id))
 
     async def delete_volume(self, request: Request) -> Response:
         """``DELETE .../volumes/{volume_id}`` (deleteNetworkVolume)."""
         org_id, project_id = self._authenticate(request)
-        self.state.store.delete_volume(org_id, project_id, request.path_params["volume_id"])
+        self.state.store.delete_volume(org_id, project_id, path_param(request, "volume_id"))
         return empty_response(204)
 
     async def extend_volume(self, request: Request) -> Response:
         """``POST .../volumes/{volume_id}/extend`` (extendNetworkVolume)."""
         org_id, project_id = self._authenticate(request)
         size_gb = parse_extend_volume(parse_json_object(await request.body()))
-        volume = self.state.store.extend_volume(org_id, project_id, request.path_params["volume_id"], size_gb)
+        volume = self.state.store.extend_volume(org_id, project_id, path_param(request, "volume_id"), size_gb)
         return json_response(volume, 202)
 
     async def login(self, request: Request) -> Response:

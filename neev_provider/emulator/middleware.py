@@ -3,7 +3,9 @@
 It wraps the whole application (outside Starlette's own middleware), for two reasons: pure ASGI
 is much cheaper per request than ``BaseHTTPMiddleware``, and only the outermost layer receives
 uvicorn's own ``send`` callable, which is the way to reach the connection in order to drop it.
-Admin requests (``/_emulator/...``) get a request id but are neither journalled nor faulted.
+Admin requests (``/_emulator/...``) get a request id but are neither journalled, faulted nor
+observed. With an observer (see :mod:`neev_provider.emulator.tap`), every other request runs
+through a :class:`~neev_provider.emulator.tap.Tap`; without one the request path is unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from neev_provider.emulator.operations import operation_for
 from neev_provider.emulator.responses import error_response
 from neev_provider.emulator.settings import ADMIN_PREFIX
 from neev_provider.emulator.state import EmulatorState
+from neev_provider.emulator.tap import Observer, Tap
 
 
 class ConnectionDropped(ConnectionError):
@@ -79,31 +82,42 @@ class EmulatorMiddleware:
 
     :param app: the wrapped ASGI application.
     :param state: the emulator state holding the fault rules and the journal.
+    :param observer: called with every public-API exchange (see :mod:`neev_provider.emulator.tap`).
     """
 
-    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+    def __init__(self, app: ASGIApp, state: EmulatorState, observer: Observer | None = None) -> None:
         self.app = app
         self.state = state
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = uuid.uuid4().hex
-        tagged = _TaggedSend(send, request_id)
         path: str = scope["path"]
         if path.startswith(ADMIN_PREFIX):
-            await self.app(scope, receive, tagged)
+            await self.app(scope, receive, _TaggedSend(send, request_id))
             return
         method: str = scope["method"]
-        operation = operation_for(method, path)
+        # The path as sent, so that an id holding "/" (sent as %2F) is one segment.
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        operation = operation_for(method, raw_path.decode("latin-1"))
         rule = self.state.faults.pick(operation, method)
+        tap = None
+        if self.observer is not None:
+            fault = rule.kind if rule else None
+            tap = await Tap.open(self.observer, scope, receive, send, fault=fault, operation=operation)
+            receive = tap.receive
+        tagged = _TaggedSend(send if tap is None else tap.send, request_id)
         try:
             if rule is None:
                 await self.app(scope, receive, tagged)
             else:
                 await self._apply(rule, scope, receive, send, tagged)
         finally:
+            if tap is not None:
+                tap.close()
             self.state.journal.record(
                 method=method,
                 path=path,

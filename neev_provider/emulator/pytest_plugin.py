@@ -3,9 +3,10 @@
 Registered as a pytest11 entry point named after this module, so that it loads once
 however it is asked for. Fixtures:
 
-* ``neev_emulator_settings`` (session): the :class:`EmulatorSettings` to start with; override
-  it in a ``conftest.py`` to change delays, token or regions.
-* ``neev_emulator_server`` (session): the running :class:`EmulatorServer`.
+* ``neev_emulator_settings`` (session): the
+  :class:`~neev_provider.emulator.settings.EmulatorSettings` to start with; override it in a
+  ``conftest.py`` to change delays, token or regions.
+* ``neev_emulator_server`` (session): the running :class:`~neev_provider.emulator.server.EmulatorServer`.
 * ``neev_emulator`` (function): the same server, reset first, so each test starts empty.
 
 FastAPI and uvicorn are imported only when a fixture is used, so installing the provider

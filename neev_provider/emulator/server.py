@@ -27,6 +27,7 @@ from neev_provider.emulator.settings import (
     STORAGE_PREFIX,
     EmulatorSettings,
 )
+from neev_provider.emulator.tap import Observer
 
 _STARTUP_TIMEOUT = 10.0
 
@@ -72,17 +73,25 @@ def url_for(sock: socket.socket) -> str:
 class EmulatorServer:
     """The emulator on a background thread; use as a context manager.
 
-    :param settings: emulator settings (default :class:`EmulatorSettings` ()).
+    :param settings: emulator settings (default :class:`EmulatorSettings` with its defaults).
     :param host: interface to bind; keep the loopback default.
     :param port: port to bind; 0 picks a free one.
+    :param observer: called with every public-API exchange (see :mod:`neev_provider.emulator.tap`);
+        it runs on the server thread.
     """
 
     def __init__(
-        self, settings: EmulatorSettings | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        settings: EmulatorSettings | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings or EmulatorSettings()
         self.host = host
         self.port = port
+        self.observer = observer
         self.url = ""
         self.org_id = DEFAULT_ORG_ID
         self.project_id = DEFAULT_PROJECT_ID
@@ -109,7 +118,7 @@ class EmulatorServer:
         sock = bind_socket(self.host, self.port)
         self.url = url_for(sock)
         self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn_config(create_app(self.settings)))
+        self._server = uvicorn.Server(uvicorn_config(create_app(self.settings, observer=self.observer)))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="neev-emulator", daemon=True
         )
@@ -235,6 +244,11 @@ class EmulatorServer:
         """Return every volume of every org and project."""
         volumes: list[dict[str, Any]] = self._admin("GET", "/volumes")["volumes"]
         return volumes
+
+    def events(self) -> list[dict[str, Any]]:
+        """Return every volume's lifecycle events (``time``, ``volume_id``, ``volume_name``, ``event``)."""
+        events: list[dict[str, Any]] = self._admin("GET", "/events")["events"]
+        return events
 
     def requests(self) -> list[dict[str, Any]]:
         """Return the request journal, oldest first."""

@@ -26,6 +26,7 @@ from neev_provider.emulator.validation import CreateVolumeRequest, ListQuery
 #: Which scripted outcomes each operation accepts (``bind`` covers what a create turns into).
 OUTCOMES = {"bind": ("failed", "terminated"), "extend": ("failed",)}
 VOLUME_STATUSES = ("pending", "bound", "failed", "terminated")
+EVENT_LOG_SIZE = 10_000
 EXTENSION_STATUSES = ("resizing", "succeeded", "failed")
 
 
@@ -42,11 +43,14 @@ class Store:
         self._lock = threading.Lock()
         self._volumes: dict[str, Volume] = {}
         self._outcomes: dict[str, deque[str]] = {name: deque() for name in OUTCOMES}
+        # What happened to each volume and when, for people watching a demo or a failing test.
+        self._events: deque[dict[str, Any]] = deque(maxlen=EVENT_LOG_SIZE)
 
     def reset(self) -> None:
         """Forget all volumes and scripted outcomes."""
         with self._lock:
             self._volumes.clear()
+            self._events.clear()
             for queue in self._outcomes.values():
                 queue.clear()
 
@@ -97,6 +101,7 @@ class Store:
             )
             _attach_instances(volume, request, now)
             self._volumes[volume.id] = volume
+            self._record(volume, now, f"created: pending, {volume.size_gb} GB in {volume.region_id}")
             # The answer shows the state at creation, even when bind_delay is 0.
             return volume.to_dict()
 
@@ -114,12 +119,14 @@ class Store:
             _check_not_in_use(volume)
             if delay <= 0:
                 del self._volumes[volume_id]
+                self._record(volume, now, "deleted")
             elif volume.delete_at is None:
                 # Shown as terminated for a while, like a PVC being torn down, then gone.
                 volume.status = "terminated"
                 volume.bind_at = None
                 volume.updated_at = now
                 volume.delete_at = now + delay
+                self._record(volume, now, "delete accepted: terminated")
 
     def extend_volume(self, org_id: str, project_id: str, volume_id: str, size_gb: int) -> dict[str, Any]:
         """Queue a resize to ``size_gb`` in total (``extendNetworkVolume``)."""
@@ -134,6 +141,9 @@ class Store:
             volume.resize_at = now + delay
             volume.resize_outcome = self._next_outcome("extend", "succeeded")
             volume.updated_at = now
+            self._record(
+                volume, now, f"extension requested: resizing {volume.actual_size_gb} -> {size_gb} GB"
+            )
             return volume.to_dict()
 
     # -- admin operations -----------------------------------------------------------------------
@@ -226,17 +236,34 @@ class Store:
 
     def _alive(self, volume: Volume, now: float) -> bool:
         """Apply every transition due by ``now``; drop and return False if the volume is gone."""
-        _settle(volume, now)
+        for at, event in _settle(volume, now):
+            self._record(volume, at, event)
         if volume.delete_at is not None and now >= volume.delete_at:
             del self._volumes[volume.id]
+            self._record(volume, volume.delete_at, "deleted")
             return False
         return True
 
+    def _record(self, volume: Volume, at: float, event: str) -> None:
+        self._events.append({"time": at, "volume_id": volume.id, "volume_name": volume.name, "event": event})
 
-def _settle(volume: Volume, now: float) -> None:
+    def events(self) -> list[dict[str, Any]]:
+        """Return the lifecycle events recorded so far, oldest first.
+
+        Transitions are applied lazily, so a transition shows once something has read the
+        volume after it was due, stamped with the time it was due.
+        """
+        with self._lock:
+            return sorted(self._events, key=lambda event: float(event["time"]))
+
+
+def _settle(volume: Volume, now: float) -> list[tuple[float, str]]:
+    """Apply the transitions due by ``now``; return them as (when, what) for the event log."""
+    happened = []
     if volume.bind_at is not None and now >= volume.bind_at:
         volume.status = volume.bind_outcome
         volume.updated_at = max(volume.updated_at, volume.bind_at)
+        happened.append((volume.bind_at, volume.status))
         volume.bind_at = None
     if volume.resize_at is not None and now >= volume.resize_at:
         if volume.resize_outcome == "succeeded":
@@ -245,7 +272,9 @@ def _settle(volume: Volume, now: float) -> None:
             volume.size_gb = volume.actual_size_gb
         volume.extension_status = volume.resize_outcome
         volume.updated_at = max(volume.updated_at, volume.resize_at)
+        happened.append((volume.resize_at, f"extension {volume.resize_outcome}: {volume.size_gb} GB"))
         volume.resize_at = None
+    return happened
 
 
 def _attach_instances(volume: Volume, request: CreateVolumeRequest, now: float) -> None:

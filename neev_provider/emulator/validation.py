@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,8 @@ from neev_provider.emulator.settings import MAX_SIZE_GB
 VOLUME_MODES = ("filesystem", "block")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MISSING: Any = object()
+_MAX_INT_DIGITS = 4000
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -124,13 +125,15 @@ def get_enum(body: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> st
 
 
 def check_uuid(name: str, value: Any) -> str:
-    """Check that ``value`` is a UUID string."""
+    """Check that ``value`` is a UUID string in the hyphenated 8-4-4-4-12 form.
+
+    ``uuid.UUID`` alone would also take ``{...}``, ``urn:uuid:...`` and 32 bare hex digits,
+    which the spec's ``format: uuid`` does not, and the value is echoed back in responses.
+    """
     if not isinstance(value, str):
         raise validation_error(name, "string", "must be a string", value)
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        raise validation_error(name, "uuid", "must be a UUID", value) from None
+    if not _UUID.fullmatch(value):
+        raise validation_error(name, "uuid", "must be a UUID", value)
     return value
 
 
@@ -213,7 +216,9 @@ def _query_int(
     raw = params.get(name)
     if raw is None:
         return default
-    if not re.fullmatch(r"[+-]?[0-9]{1,18}", raw.strip()):
+    # The spec bounds page only from below, so any number of digits is valid (up to the length
+    # Python's int() accepts, far beyond anything a client sends).
+    if not re.fullmatch(r"-?[0-9]+", raw) or len(raw) > _MAX_INT_DIGITS:
         raise validation_error(name, "integer", "must be an integer", raw)
     return check_int(name, int(raw), minimum=minimum, maximum=maximum)
 

@@ -79,6 +79,13 @@ def _as_bool(value: Any, field: str) -> bool:
     raise NeevCloudValidationError(field, value, "must be true or false")
 
 
+def _as_count(value: Any, field: str) -> int:
+    try:
+        return validation.whole_number(value if isinstance(value, int) else str(value), field)
+    except NeevCloudValidationError:
+        raise NeevCloudValidationError(field, value, "must be a whole number from 0") from None
+
+
 def _as_number(value: Any, field: str) -> float:
     try:
         return validation.positive_number(float(value), field)
@@ -127,7 +134,9 @@ def client_config(
         host=base_url(fields.host, fields.port),
         timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else _as_number(timeout, "extra.timeout"),
         verify=True if verify is None else _verify(verify),
-        retry=RetryPolicy() if retries is None else RetryPolicy(max_retries=int(retries)),
+        retry=RetryPolicy()
+        if retries is None
+        else RetryPolicy(max_retries=_as_count(retries, "extra.max_retries")),
     )
 
 

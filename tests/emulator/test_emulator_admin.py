@@ -123,3 +123,29 @@ def test_admin_bad_json_is_400(api):
     response = _admin(api.server, "POST", "/clock/advance", data=b"{")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_json"
+
+
+def test_events_tell_each_volume_lifecycle(neev_emulator):
+    headers = {"Authorization": f"Bearer {neev_emulator.token}"}
+    base = neev_emulator.api_base() + "/volumes"
+    body = {"sizeGB": 10, "regionID": "as-south-1", "volumeMode": "filesystem", "name": "watched"}
+    volume = requests.post(base, json=body, headers=headers, timeout=10).json()
+    neev_emulator.advance(neev_emulator.settings.bind_delay)
+    requests.post(f"{base}/{volume['id']}/extend", json={"sizeGB": 20}, headers=headers, timeout=10)
+    neev_emulator.advance(neev_emulator.settings.resize_delay)
+    requests.get(f"{base}/{volume['id']}", headers=headers, timeout=10)
+    requests.delete(f"{base}/{volume['id']}", headers=headers, timeout=10)
+
+    events = neev_emulator.events()
+
+    assert [e["event"] for e in events] == [
+        "created: pending, 10 GB in as-south-1",
+        "bound",
+        "extension requested: resizing 10 -> 20 GB",
+        "extension succeeded: 20 GB",
+        "deleted",
+    ]
+    assert {e["volume_name"] for e in events} == {"watched"}
+    assert [e["time"] for e in events] == sorted(e["time"] for e in events)
+    neev_emulator.reset()
+    assert neev_emulator.events() == []

@@ -29,6 +29,19 @@ from tests.support.spec import check_response, schema_ref, validate
             "attachedTo[0].instance_id",
             "must be a UUID",
         ),
+        # uuid.UUID() takes these, the spec's format: uuid does not (and the id is echoed back).
+        *(
+            (
+                {"attachedTo": [{"instance_id": form, "instance_name": "a", "instance_type": "b"}]},
+                "attachedTo[0].instance_id",
+                "must be a UUID",
+            )
+            for form in (
+                "e3e70682c2091caca29f6fbed82c07cd",
+                "{e3e70682-c209-1cac-a29f-6fbed82c07cd}",
+                "urn:uuid:e3e70682-c209-1cac-a29f-6fbed82c07cd",
+            )
+        ),
     ],
     ids=lambda value: str(value) if not isinstance(value, dict) else None,
 )
@@ -52,6 +65,8 @@ def test_create_validation(api, change, field, fragment):
         ({"limit": 101}, "limit"),
         ({"page": 0}, "page"),
         ({"page": "x"}, "page"),
+        ({"page": " 2"}, "page"),
+        ({"page": "1" * 5000}, "page"),
         ({"available": "maybe"}, "available"),
     ],
 )
@@ -60,6 +75,14 @@ def test_list_query_validation(api, params, field):
     assert response.status_code == 400
     assert response.json()["message"].startswith(f"{field}: ")
     assert response.json()["details"]["field"] == field
+
+
+def test_page_has_no_upper_bound(api):
+    """The spec bounds ``page`` from below only: a page far past the end is simply empty."""
+    huge = 10**30
+    body = api.list(page=huge).json()
+    assert body["volumes"] == []
+    assert body["pagination"]["current_page"] == huge
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2]"], ids=["malformed", "empty", "array"])
@@ -102,3 +125,19 @@ def test_unknown_route_and_wrong_method_use_error_response(api):
     wrong = api.session.put(api.server.api_base() + "/volumes", timeout=10)
     assert wrong.status_code == 405
     validate(schema_ref("ErrorResponse"), wrong.json())
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/volumes", "GET, HEAD, POST"),
+        ("/volumes/{id}", "DELETE, GET, HEAD"),
+        ("/volumes/{id}/extend", "POST"),
+    ],
+)
+def test_405_allows_every_method_of_the_path(api, path, allowed):
+    """Each method has a route of its own; the Allow header still lists them all."""
+    url = api.server.api_base() + path.format(id="3f2b6c1e-8a4d-4f7e-9c1b-2d5e6f7a8b9c")
+    response = api.session.patch(url, timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from neev_provider.emulator import EmulatorSettings, create_app
+from tests.emulator.emulator_client import DEFAULT_BODY
 from tests.support.spec import check_response
 
 
@@ -198,11 +199,23 @@ def test_list_available_filter(api):
     assert api.list(available="true").json()["pagination"]["total_items"] == 1
 
 
-def test_create_app_in_process():
+def test_ids_holding_a_slash_stay_one_path_segment(api):
+    """``org_id``/``project_id`` are any strings: ``a/b`` is sent as ``a%2Fb`` and must still route."""
+    scope = {"org": "a%2Fb", "project": "p%20q"}
+    volume = api.call("createNetworkVolume", "POST", "/volumes", json=DEFAULT_BODY, **scope).json()
+    assert (volume["orgID"], volume["projectID"]) == ("a/b", "p q")
+    assert api.get(volume["id"], **scope).status_code == 200
+    assert api.get(volume["id"]).status_code == 404  # another project
+    listed = api.call("listNetworkVolumes", "GET", "/volumes", **scope).json()
+    assert [item["id"] for item in listed["volumes"]] == [volume["id"]]
+    assert api.server.requests()[-1]["operation"] == "listNetworkVolumes"
+
+
+def test_create_app_in_process(contract_monitor):
     """``create_app`` also serves in-process, e.g. through httpx's ASGI transport."""
 
     async def scenario():
-        app = create_app(EmulatorSettings(token="t", bind_delay=0))
+        app = create_app(EmulatorSettings(token="t", bind_delay=0), observer=contract_monitor.observe)
         transport = httpx.ASGITransport(app=app)
         base = "http://emulator/storage/api/v1beta1/orgs/o/projects/p"
         async with httpx.AsyncClient(transport=transport, headers={"Authorization": "Bearer t"}) as client:

@@ -187,3 +187,31 @@ def test_airflow_cli_connection_test(neev_emulator: EmulatorServer, tmp_path: An
     assert "Connection failed" in output
     assert "401" in output
     assert SECRET not in output
+
+
+def test_a_uri_connection_works(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import quote, urlsplit
+
+    netloc = urlsplit(neev_emulator.url).netloc
+    uri = (
+        f"neevcloud://:{quote(neev_emulator.token, safe='')}@{netloc}"
+        f"?org_id={neev_emulator.org_id}&project_id={neev_emulator.project_id}&region_id=as-south-1"
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", uri)
+
+    hook = NeevCloudHook()
+    assert hook.test_connection()[0] is True
+    assert hook.client.config.host == neev_emulator.url
+    assert hook.default_region == "as-south-1"
+
+
+def test_max_retries_extra(neev_emulator: EmulatorServer) -> None:
+    fields = ConnectionFields(conn_id="c", password="t0k3n-value", extra={"org_id": "o", "project_id": "p"})
+    assert (
+        client_config(
+            ConnectionFields(**{**vars(fields), "extra": {**fields.extra, "max_retries": "5"}})
+        ).retry.max_retries
+        == 5
+    )
+    with pytest.raises(NeevCloudValidationError, match=r"extra.max_retries='often'"):
+        client_config(ConnectionFields(**{**vars(fields), "extra": {**fields.extra, "max_retries": "often"}}))

@@ -49,22 +49,23 @@ def response_schema(operation_id: str, status: int) -> dict[str, Any] | None:
     return content["application/json"]["schema"]
 
 
-def _forbid_extras(node: Any) -> None:
+def forbid_extras(node: Any) -> None:
+    """Make every object schema under ``node`` that lists properties forbid others (in place)."""
     if isinstance(node, dict):
         if node.get("type") == "object" and "properties" in node:
             node.setdefault("additionalProperties", False)
         for value in node.values():
-            _forbid_extras(value)
+            forbid_extras(value)
     elif isinstance(node, list):
         for value in node:
-            _forbid_extras(value)
+            forbid_extras(value)
 
 
 @functools.cache
 def _components(strict: bool) -> dict[str, Any]:
     components = copy.deepcopy(load_spec()["components"])
     if strict:
-        _forbid_extras(components)
+        forbid_extras(components)
     return components
 
 
@@ -75,7 +76,7 @@ def validate(schema: dict[str, Any], instance: Any, *, strict: bool = True) -> N
     """
     schema = copy.deepcopy(schema)
     if strict:
-        _forbid_extras(schema)
+        forbid_extras(schema)
     root = {**schema, "components": _components(strict)}
     Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(instance)
 

@@ -1,0 +1,75 @@
+"""One scratch volume per hyperparameter trial, with dynamic task mapping.
+
+Each trial is a mapped task group with its own volume: created as a setup, deleted as
+a teardown. A trial that fails fails alone, and every volume is deleted all the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+try:
+    from airflow.sdk import DAG, Param, task, task_group
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.decorators import task, task_group
+    from airflow.models.param import Param
+
+from neev_provider.operators import NeevCreateVolumeOperator, NeevDeleteVolumeOperator
+from neev_provider.sensors import NeevVolumeSensor
+
+with DAG(
+    dag_id="neevcloud_fanout_trials",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["neevcloud", "example"],
+    params={
+        "conn_id": Param("neevcloud_default", type="string"),
+        "region_id": Param("as-south-1", type="string"),
+        "size_gb": Param(20, type="integer", minimum=1, maximum=1000),
+        "learning_rates": Param([0.001, 0.01, 0.1], type="array", description="One trial per rate"),
+    },
+) as dag:
+
+    @task
+    def trial_configs(params: dict[str, object]) -> list[dict[str, float]]:
+        """Return one configuration per trial, from the run's parameters."""
+        rates = params["learning_rates"]
+        assert isinstance(rates, list)
+        return [{"learning_rate": float(rate)} for rate in rates]
+
+    # [START howto_fanout]
+    @task_group
+    def trial(config: dict[str, float]) -> None:
+        volume = NeevCreateVolumeOperator(
+            task_id="create_volume",
+            neev_conn_id="{{ params.conn_id }}",
+            region_id="{{ params.region_id }}",
+            size_gb="{{ params.size_gb }}",
+            wait_for_completion=False,
+        )
+        bound = NeevVolumeSensor(
+            task_id="wait_bound",
+            neev_conn_id="{{ params.conn_id }}",
+            volume_id=volume.output["volume_id"],
+            deferrable=True,
+            poke_interval=5,
+        )
+
+        @task
+        def run_trial(config: dict[str, float], volume_id: str) -> float:
+            """Stand-in for one training trial on its own scratch volume."""
+            if config["learning_rate"] >= 0.1:
+                raise ValueError(f"learning rate {config['learning_rate']} diverged")
+            return 1.0 - config["learning_rate"]
+
+        delete = NeevDeleteVolumeOperator(
+            task_id="delete_volume",
+            neev_conn_id="{{ params.conn_id }}",
+            volume_id=volume.output["volume_id"],
+        )
+        volume >> bound >> run_trial(config, volume.output["volume_id"]) >> delete.as_teardown(setups=volume)
+
+    trial.expand(config=trial_configs())
+    # [END howto_fanout]

@@ -1,0 +1,139 @@
+"""NeevVolumeSensor: wait until a volume is bound or extended; fail at once if it fails."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from neev_provider._compat import (
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+    default_deferrable,
+)
+from neev_provider.client import validation
+from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError, NotFoundError
+from neev_provider.client.models import Volume
+from neev_provider.client.readiness import Failed, Ready, Target, evaluate
+from neev_provider.client.retry import is_transient
+from neev_provider.client.waiting import WaitOutcome
+from neev_provider.exceptions import result_of
+from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.triggers.volume import NeevVolumeTrigger
+
+DEFAULT_SENSOR_TIMEOUT = 30 * 60.0
+
+
+class NeevVolumeSensor(BaseSensorOperator):
+    """Wait until a volume is ``bound`` (or ``extended``), in poke, reschedule or deferrable mode.
+
+    A volume that the API reports ``failed`` or ``terminated``, or whose extension failed,
+    fails the sensor at once with the API's own words, instead of waiting out the timeout.
+    Transient API errors (network failures, 429, and 500, 502, 503, 504) are waited through.
+    The sensor's XCom value is the volume as the API describes it.
+
+    .. seealso:: :ref:`howto-volume-sensor`
+
+    :param volume_id: the volume to watch.
+    :param target: ``bound`` (default) or ``extended``.
+    :param min_size_gb: also wait until the provisioned size reaches this.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param timeout: seconds to wait in all (default 1800, shorter than Airflow's week-long
+        sensor default: a volume that takes longer is not coming).
+    """
+
+    template_fields: Sequence[str] = ("volume_id", "min_size_gb", "org_id", "project_id", "neev_conn_id")
+    ui_color = "#fff4d6"
+
+    def __init__(
+        self,
+        *,
+        volume_id: str,
+        target: str = "bound",
+        min_size_gb: int | str | None = None,
+        neev_conn_id: str = NeevCloudHook.default_conn_name,
+        org_id: str | None = None,
+        project_id: str | None = None,
+        deferrable: bool | None = None,
+        timeout: float = DEFAULT_SENSOR_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(timeout=timeout, **kwargs)
+        self.target = Target.parse(target)
+        if self.target not in (Target.BOUND, Target.EXTENDED):
+            raise NeevCloudValidationError("target", target, "must be bound or extended")
+        self.volume_id = volume_id
+        self.min_size_gb = min_size_gb
+        self.neev_conn_id = neev_conn_id
+        self.org_id = org_id
+        self.project_id = project_id
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+
+    @cached_property
+    def hook(self) -> NeevCloudHook:
+        """The hook, built on first use."""
+        return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
+
+    def _min_size(self) -> int | None:
+        if self.min_size_gb is None or self.min_size_gb == "":
+            return None
+        return validation.size_gb(validation.whole_number(self.min_size_gb, "min_size_gb"), "min_size_gb")
+
+    def _read(self, volume_id: str) -> Volume | None:
+        try:
+            return self.hook.client.get_volume(volume_id)
+        except NotFoundError:
+            return None
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        volume_id = validation.volume_id(self.volume_id)
+        try:
+            volume = self._read(volume_id)
+        except NeevCloudError as error:
+            if not is_transient(error):
+                raise
+            self.log.warning("Reading volume %s failed (%s); trying again at the next poke", volume_id, error)
+            return PokeReturnValue(is_done=False)
+        verdict = evaluate(volume, self.target, self._min_size())
+        if isinstance(verdict, Ready):
+            self.log.info("Volume %s: %s", volume_id, verdict.reason)
+            return PokeReturnValue(is_done=True, xcom_value=volume.to_dict() if volume else None)
+        if isinstance(verdict, Failed):
+            result_of(WaitOutcome("failed", volume_id, verdict.reason), task=self.task_id)
+        self.log.info("Volume %s: %s (waiting for %s)", volume_id, verdict.reason, self.target.value)
+        return PokeReturnValue(is_done=False)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        # One look first: a volume that is already there needs no trip through the triggerer.
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
+        started = time.time()
+        trigger = NeevVolumeTrigger(
+            volume_id=validation.volume_id(self.volume_id),
+            target=self.target.value,
+            deadline=started + float(self.timeout),
+            neev_conn_id=self.neev_conn_id,
+            org_id=self.org_id,
+            project_id=self.project_id,
+            min_size_gb=self._min_size(),
+            poll_interval=float(self.poke_interval),
+            started_at=started,
+        )
+        self.defer(trigger=trigger, method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger's event, through the same path as the operators."""
+        outcome = WaitOutcome.from_event(event or {})
+        if outcome.status == "timeout":
+            message = f"{self.task_id}: volume {outcome.volume_id}: {outcome.message}"
+            if self.soft_fail:
+                raise AirflowSkipException(message)
+            raise AirflowSensorTimeout(message)
+        return result_of(outcome, task=self.task_id)

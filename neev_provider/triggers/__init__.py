@@ -1,0 +1,7 @@
+"""Airflow triggers for NeevCloud."""
+
+from __future__ import annotations
+
+from neev_provider.triggers.volume import NeevVolumeTrigger
+
+__all__ = ["NeevVolumeTrigger"]

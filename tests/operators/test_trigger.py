@@ -1,0 +1,121 @@
+"""NeevVolumeTrigger: JSON-safe kwargs without secrets, one event, an absolute deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+
+from neev_provider.client import CreateVolumeRequest
+from neev_provider.emulator import EmulatorServer
+from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.triggers import NeevVolumeTrigger
+from tests.operators.conftest import POLL, calls, rebuild, run_trigger
+
+
+@pytest.fixture(name="volume_id")
+def fixture_volume_id(emulator: EmulatorServer) -> str:
+    return NeevCloudHook().client.create_volume(CreateVolumeRequest(size_gb=10, region_id="as-south-1")).id
+
+
+def trigger(volume_id: str, **kwargs: Any) -> NeevVolumeTrigger:
+    values: dict[str, Any] = {"target": "bound", "deadline": time.time() + 30, "poll_interval": POLL}
+    values.update(kwargs)
+    return NeevVolumeTrigger(volume_id=volume_id, **values)
+
+
+def test_serialized_form_is_json_safe_and_secret_free(emulator: EmulatorServer, volume_id: str) -> None:
+    original = trigger(volume_id, min_size_gb=20, org_id="org-x")
+    classpath, kwargs = original.serialize()
+
+    assert classpath == "neev_provider.triggers.volume.NeevVolumeTrigger"
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    assert emulator.token not in json.dumps(kwargs)
+    assert rebuild(original).serialize() == (classpath, kwargs)
+
+
+@pytest.mark.parametrize(
+    ("setup", "status"),
+    [
+        (lambda e, v: None, "success"),
+        (lambda e, v: e.set_state(v, status="failed"), "failed"),
+        (lambda e, v: e.set_state(v, status="pending"), "timeout"),
+    ],
+    ids=["success", "failed", "timeout"],
+)
+def test_exactly_one_event_per_outcome(
+    emulator: EmulatorServer, volume_id: str, setup: Any, status: str
+) -> None:
+    setup(emulator, volume_id)
+
+    events = run_trigger(trigger(volume_id, deadline=time.time() + 1))
+
+    assert [e["status"] for e in events] == [status]
+    assert events[0]["volume_id"] == volume_id
+    assert events[0]["message"]
+
+
+def test_a_deadline_in_the_past_survives_a_restart(emulator: EmulatorServer, volume_id: str) -> None:
+    emulator.set_state(volume_id, status="pending")
+    started = time.time() - 600
+    events = run_trigger(trigger(volume_id, started_at=started, deadline=started + 300))
+
+    assert events[0]["status"] == "timeout"
+    assert "after 600 s" in events[0]["message"]
+    assert calls(emulator, "getNetworkVolume") == 1  # looked once, then gave up
+
+
+def test_a_bad_token_is_an_error_event(
+    emulator: EmulatorServer, volume_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "neevcloud",
+                "host": emulator.url,
+                "password": "pat-nc-wrong",
+                "extra": {"org_id": emulator.org_id, "project_id": emulator.project_id},
+            }
+        ),
+    )
+    (event,) = run_trigger(trigger(volume_id))
+    assert event["status"] == "error"
+    assert "401" in event["message"]
+    assert "pat-nc-wrong" not in event["message"]
+
+
+def test_a_missing_connection_is_an_error_event(emulator: EmulatorServer, volume_id: str) -> None:
+    (event,) = run_trigger(trigger(volume_id, neev_conn_id="no_such_connection"))
+    assert event["status"] == "error"
+    assert "no_such_connection" in event["message"]
+
+
+def test_retry_after_is_honoured_in_the_triggerer(
+    emulator: EmulatorServer, volume_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded_sleep(seconds: float, *args: Any) -> Any:
+        waits.append(seconds)
+        return await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
+    emulator.inject("status", operation="getNetworkVolume", status=429, retry_after=7, times=1)
+    emulator.advance(60)
+
+    (event,) = run_trigger(trigger(volume_id))
+
+    assert event["status"] == "success"
+    assert 7 in waits
+
+
+def test_transient_errors_do_not_end_the_wait(emulator: EmulatorServer, volume_id: str) -> None:
+    emulator.inject("status", operation="getNetworkVolume", status=503, times=6)
+    (event,) = run_trigger(trigger(volume_id))
+    assert event["status"] == "success"
+    assert calls(emulator, "getNetworkVolume") > 6

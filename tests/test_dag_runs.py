@@ -1,0 +1,115 @@
+"""Whole DAGs through ``dag.test()`` against the emulator: task states and volumes left."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neev_provider.emulator import EmulatorServer
+
+DAGS = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+
+
+@pytest.fixture(scope="session", name="airflow_db")
+def fixture_airflow_db() -> None:
+    """A fresh metadata database in the session's private AIRFLOW_HOME."""
+    from airflow.utils import db
+
+    db.resetdb()
+
+
+@pytest.fixture(name="neev_connection")
+def fixture_neev_connection(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+    neev_emulator.configure(bind_delay=0.3, resize_delay=0.3)
+    connection = {
+        "conn_type": "neevcloud",
+        "host": neev_emulator.url,
+        "password": neev_emulator.token,
+        "extra": {
+            "org_id": neev_emulator.org_id,
+            "project_id": neev_emulator.project_id,
+            "region_id": "as-south-1",
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(connection))
+    return neev_emulator
+
+
+def load_dag(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    (dag,) = [value for value in vars(module).values() if type(value).__name__ in ("DAG", "SerializedDAG")]
+    return dag
+
+
+def task_states(run: Any) -> dict[str, str]:
+    return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()}
+
+
+def test_a_failing_work_task_still_ends_with_no_volume(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    run = load_dag(DAGS / "scratch_volume_failing_work.py").test()
+
+    assert task_states(run) == {
+        "create_volume": "success",
+        "wait_bound": "success",
+        "train": "failed",
+        "delete_volume": "success",
+    }
+    assert neev_connection.volumes() == []
+    assert [r["operation"] for r in neev_connection.requests()].count("createNetworkVolume") == 1
+
+
+@pytest.fixture(name="instant_emulator")
+def fixture_instant_emulator(neev_connection: EmulatorServer) -> EmulatorServer:
+    """No lifecycle delays: the examples then run at full speed (deferral has its own test above)."""
+    neev_connection.configure(bind_delay=0, resize_delay=0)
+    return neev_connection
+
+
+def test_example_scratch_volume_training(airflow_db: None, instant_emulator: EmulatorServer) -> None:
+    run = load_dag(DAGS / "scratch_volume_training.py").test()
+
+    assert task_states(run) == dict.fromkeys(
+        ["create_volume", "wait_bound", "train", "delete_volume"], "success"
+    )
+    assert instant_emulator.volumes() == []
+
+
+def test_example_scheduled_provisioning(airflow_db: None, instant_emulator: EmulatorServer) -> None:
+    run = load_dag(DAGS / "scheduled_provisioning.py").test()
+
+    assert set(task_states(run).values()) == {"success"}
+    extends = [r for r in instant_emulator.requests() if r["operation"] == "extendNetworkVolume"]
+    assert [r["status"] for r in extends] == [202]  # 50 GB grown once, to 150 GB
+    assert instant_emulator.volumes() == []
+
+
+def test_example_fanout_trials(airflow_db: None, instant_emulator: EmulatorServer) -> None:
+    run = load_dag(DAGS / "fanout_trials.py").test()
+
+    states = mapped_states(run)
+    assert states["trial.run_trial"] == ["success", "success", "failed"]  # the 0.1 rate diverges
+    assert states["trial.delete_volume"] == ["success"] * 3
+    assert states["trial.create_volume"] == ["success"] * 3
+    creates = [r for r in instant_emulator.requests() if r["operation"] == "createNetworkVolume"]
+    assert len(creates) == 3
+    assert instant_emulator.volumes() == []
+
+
+def mapped_states(run: Any) -> dict[str, list[str]]:
+    states: dict[str, list[str]] = {}
+    for ti in sorted(run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index)):
+        states.setdefault(ti.task_id, []).append(str(getattr(ti.state, "value", ti.state)))
+    return states
