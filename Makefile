@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lint typecheck docs unit test demo bench clean
+.PHONY: setup lint typecheck docs unit test test-matrix demo bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ unit: setup
 
 test: lint typecheck docs unit
 
+# pytest on every supported Airflow, each in .matrix/airflow-<version>/ from constraints/airflow-<version>.txt.
+# Only some: make test-matrix VERSIONS="2.10.5 3.3.2"
+VERSIONS ?=
+test-matrix:
+	$(PYTHON) scripts/test_matrix.py $(if $(strip $(VERSIONS)),--versions $(VERSIONS))
+
 demo: setup
 	$(BIN)/python scripts/demo.py
 
@@ -39,4 +45,4 @@ bench: setup
 	$(BIN)/python benchmarks/client_overhead.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache

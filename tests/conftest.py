@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from neev_provider.emulator import EmulatorServer, EmulatorSettings
+from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS
 from tests.support.contract import ContractMonitor, fail_on_violations
 
 # Airflow reads its configuration at import time, so this must run before any test module
@@ -26,6 +27,10 @@ _HOME = Path(tempfile.mkdtemp(prefix="neev-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+if not AIRFLOW_V_3_0_PLUS:
+    # Airflow 2's unit-test configuration picks the LocalExecutor, which refuses SQLite, and
+    # dag.test() there consults the default executor. Airflow 3 has no such check.
+    os.environ.setdefault("AIRFLOW__CORE__EXECUTOR", "SequentialExecutor")
 
 
 def _dags_folder() -> Path:

@@ -1,0 +1,112 @@
+"""The provider on real Airflow services: API server, scheduler, DAG processor and triggerer.
+
+``dag.test()`` runs triggers inline; here the deferred wait must travel to a separate
+triggerer process and back, tasks run in processes the LocalExecutor spawns, and they
+reach the connection through the API server. Airflow 3 only: Airflow 2 has neither the
+API server nor a separate DAG processor, and cannot run the LocalExecutor on SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from neev_provider.emulator import EmulatorServer
+from tests.integration.services import Airflow, airflow_services
+from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS
+
+pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="needs Airflow 3's separate services")
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN_DAG = "neevcloud_scratch_volume_training"
+FAILING_DAG = "scratch_volume_failing_work"
+
+
+@pytest.fixture(scope="module", name="airflow")
+def fixture_airflow(
+    neev_emulator_server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Airflow]:
+    home = tmp_path_factory.mktemp("airflow-services")
+    dags = home / "dags"
+    dags.mkdir()
+    shutil.copy(ROOT / "example_dags" / "scratch_volume_training.py", dags)
+    shutil.copy(ROOT / "tests" / "dags" / "scratch_volume_failing_work.py", dags)
+    server = neev_emulator_server
+    connection = {
+        "conn_type": "neevcloud",
+        "host": server.url,
+        "password": server.token,
+        "extra": {"org_id": server.org_id, "project_id": server.project_id, "region_id": "as-south-1"},
+    }
+    extra_env = {
+        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": json.dumps(connection),
+        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+    }
+    with airflow_services(home, dags, extra_env) as airflow:
+        yield airflow
+
+
+@pytest.fixture(name="emulator")
+def fixture_emulator(neev_emulator: EmulatorServer) -> EmulatorServer:
+    # Long enough that the sensor's first look finds the volume pending, so it defers.
+    neev_emulator.configure(bind_delay=4.0)
+    return neev_emulator
+
+
+def test_the_main_example_runs_with_its_wait_in_the_triggerer(
+    airflow: Airflow, emulator: EmulatorServer
+) -> None:
+    airflow.wait_for_dag(MAIN_DAG)
+
+    run = airflow.run_dag(MAIN_DAG)
+
+    assert run["state"] == "success", airflow.log("scheduler")[-3000:]
+    assert airflow.task_states(MAIN_DAG, run["dag_run_id"]) == dict.fromkeys(
+        ["create_volume", "wait_bound", "train", "delete_volume"], "success"
+    )
+    trigger_logs = {
+        name: text
+        for name, text in airflow.task_logs(MAIN_DAG, run["dag_run_id"], "wait_bound").items()
+        if ".trigger." in name
+    }
+    assert trigger_logs, "the sensor never deferred to the triggerer"
+    (trigger_log,) = trigger_logs.values()
+    assert "NeevVolumeTrigger" in trigger_log
+    assert "waiting for bound" in trigger_log
+    assert "Trigger fired event" in trigger_log
+    assert emulator.volumes() == []
+    assert [e["event"] for e in emulator.events()][:2] == ["created: pending, 100 GB in as-south-1", "bound"]
+
+
+def test_a_failing_training_run_still_ends_with_no_volume(airflow: Airflow, emulator: EmulatorServer) -> None:
+    airflow.wait_for_dag(FAILING_DAG)
+
+    run = airflow.run_dag(FAILING_DAG)
+
+    assert run["state"] == "failed"
+    states = airflow.task_states(FAILING_DAG, run["dag_run_id"])
+    assert states == {
+        "create_volume": "success",
+        "wait_bound": "success",
+        "train": "failed",
+        "delete_volume": "success",
+    }
+    assert emulator.volumes() == []
+
+
+def test_the_api_server_serves_the_connection_form(airflow: Airflow) -> None:
+    meta = airflow.api("GET", "/ui/connections/hook_meta").json()
+
+    (neevcloud,) = [entry for entry in meta if entry["connection_type"] == "neevcloud"]
+    assert neevcloud["hook_class_name"] == "neev_provider.hooks.neevcloud.NeevCloudHook"
+    assert neevcloud["standard_fields"]["password"]["title"] == "API token"
+    assert {"org_id", "project_id", "region_id", "auth_type", "timeout"} <= set(neevcloud["extra_fields"])
+
+
+def test_the_provider_is_listed(airflow: Airflow) -> None:
+    listed = airflow.cli("providers", "list", "-o", "json")
+    assert "airflow-provider-neevcloud" in listed.stdout, listed.stderr
