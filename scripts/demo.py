@@ -34,18 +34,12 @@ def airflow(env: dict[str, str], *args: str, log: Path | None = None) -> subproc
 
 
 def airflow_env(home: Path, server: EmulatorServer) -> dict[str, str]:
-    connection = {
-        "conn_type": "neevcloud",
-        "host": server.url,
-        "password": server.token,
-        "extra": {"org_id": server.org_id, "project_id": server.project_id, "region_id": "as-south-1"},
-    }
     return {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": json.dumps(connection),
+        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": server.airflow_connection(),
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 from pathlib import Path
@@ -27,17 +26,7 @@ def fixture_airflow_db() -> None:
 @pytest.fixture(name="neev_connection")
 def fixture_neev_connection(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
     neev_emulator.configure(bind_delay=0.3, resize_delay=0.3)
-    connection = {
-        "conn_type": "neevcloud",
-        "host": neev_emulator.url,
-        "password": neev_emulator.token,
-        "extra": {
-            "org_id": neev_emulator.org_id,
-            "project_id": neev_emulator.project_id,
-            "region_id": "as-south-1",
-        },
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", neev_emulator.airflow_connection())
     return neev_emulator
 
 

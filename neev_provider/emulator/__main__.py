@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import shlex
 import signal
 import sys
 
+from neev_provider.emulator.connection import airflow_connection
 from neev_provider.emulator.settings import (
-    DEFAULT_ORG_ID,
-    DEFAULT_PROJECT_ID,
-    DEFAULT_REGION,
     DEFAULT_TOKEN,
     EmulatorSettings,
 )
@@ -47,22 +44,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def connection_uri(url: str, token: str) -> str:
-    """Return the JSON Airflow connection pointing at the emulator."""
-    return json.dumps(
-        {
-            "conn_type": "neevcloud",
-            "host": url,
-            "password": token,
-            "extra": {
-                "org_id": DEFAULT_ORG_ID,
-                "project_id": DEFAULT_PROJECT_ID,
-                "region_id": DEFAULT_REGION,
-            },
-        }
-    )
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -90,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     url = url_for(sock)
     # The socket is already listening, so clients may connect as soon as this is printed.
     print(f"NeevCloud emulator listening on {url}")
-    print(f"export AIRFLOW_CONN_NEEVCLOUD_DEFAULT={shlex.quote(connection_uri(url, args.token))}", flush=True)
+    print(
+        f"export AIRFLOW_CONN_NEEVCLOUD_DEFAULT={shlex.quote(airflow_connection(url, args.token))}",
+        flush=True,
+    )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; turning SIGTERM
     # into KeyboardInterrupt makes both end here with exit status 0.
     signal.signal(signal.SIGTERM, _interrupt)

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from neev_provider.emulator.app import create_app
+from neev_provider.emulator.connection import airflow_connection
 from neev_provider.emulator.settings import (
     ADMIN_PREFIX,
     DEFAULT_ORG_ID,
@@ -244,6 +245,17 @@ class EmulatorServer:
         """Return every volume of every org and project."""
         volumes: list[dict[str, Any]] = self._admin("GET", "/volumes")["volumes"]
         return volumes
+
+    def airflow_connection(self, **overrides: Any) -> str:
+        """Return a ``neevcloud`` connection to this emulator, for ``AIRFLOW_CONN_NEEVCLOUD_DEFAULT``.
+
+        In a test::
+
+            monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", neev_emulator.airflow_connection())
+
+        :param overrides: see :func:`~neev_provider.emulator.connection.airflow_connection`.
+        """
+        return airflow_connection(self.url, self.token, **overrides)
 
     def events(self) -> list[dict[str, Any]]:
         """Return every volume's lifecycle events (``time``, ``volume_id``, ``volume_name``, ``event``)."""

@@ -21,17 +21,9 @@ from neev_provider.hooks.neevcloud import NeevCloudHook
 SECRET = "pat-nc-hook-secret-never-shown"
 
 
-def connection_json(server: EmulatorServer, **changes: Any) -> str:
-    extra = {"org_id": server.org_id, "project_id": server.project_id, "region_id": "as-south-1"}
-    extra.update(changes.pop("extra", {}))
-    value = {"conn_type": "neevcloud", "host": server.url, "password": server.token, "extra": extra}
-    value.update(changes)
-    return json.dumps(value)
-
-
 @pytest.fixture(name="connection")
 def fixture_connection(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
-    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", connection_json(neev_emulator))
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", neev_emulator.airflow_connection())
     return neev_emulator
 
 
@@ -66,7 +58,7 @@ def test_test_connection_succeeds(connection: EmulatorServer) -> None:
 def test_test_connection_reports_a_wrong_token_without_showing_it(
     neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", connection_json(neev_emulator, password=SECRET))
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", neev_emulator.airflow_connection(password=SECRET))
     ok, message = NeevCloudHook().test_connection()
     assert ok is False
     assert "401" in message
@@ -83,8 +75,8 @@ def test_async_client_from_the_hook(connection: EmulatorServer) -> None:
 
 
 def test_login_mode_connection(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    value = connection_json(
-        neev_emulator, login="user@example.com", password="emulator-password", extra={"auth_type": "login"}
+    value = neev_emulator.airflow_connection(
+        login="user@example.com", password="emulator-password", auth_type="login"
     )
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", value)
     assert NeevCloudHook().test_connection()[0] is True
@@ -92,7 +84,7 @@ def test_login_mode_connection(neev_emulator: EmulatorServer, monkeypatch: pytes
 
 
 def test_missing_project_is_named(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    value = json.loads(connection_json(neev_emulator))
+    value = json.loads(neev_emulator.airflow_connection())
     del value["extra"]["project_id"]
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(value))
     with pytest.raises(NeevCloudValidationError, match=r"project_id.*neevcloud_default"):
@@ -174,13 +166,13 @@ def _airflow_cli(args: list[str], conn: str, tmp_path: Any) -> subprocess.Comple
 
 def test_airflow_cli_connection_test(neev_emulator: EmulatorServer, tmp_path: Any) -> None:
     good = _airflow_cli(
-        ["connections", "test", "neevcloud_default"], connection_json(neev_emulator), tmp_path
+        ["connections", "test", "neevcloud_default"], neev_emulator.airflow_connection(), tmp_path
     )
     assert "Connection success!" in good.stdout, good.stdout + good.stderr
 
     bad = _airflow_cli(
         ["connections", "test", "neevcloud_default"],
-        connection_json(neev_emulator, password=SECRET),
+        neev_emulator.airflow_connection(password=SECRET),
         tmp_path,
     )
     output = bad.stdout + bad.stderr

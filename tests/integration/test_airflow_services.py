@@ -8,7 +8,6 @@ API server nor a separate DAG processor, and cannot run the LocalExecutor on SQL
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,15 +34,8 @@ def fixture_airflow(
     dags.mkdir()
     shutil.copy(ROOT / "example_dags" / "scratch_volume_training.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "scratch_volume_failing_work.py", dags)
-    server = neev_emulator_server
-    connection = {
-        "conn_type": "neevcloud",
-        "host": server.url,
-        "password": server.token,
-        "extra": {"org_id": server.org_id, "project_id": server.project_id, "region_id": "as-south-1"},
-    }
     extra_env = {
-        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": json.dumps(connection),
+        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
     }
     with airflow_services(home, dags, extra_env) as airflow:

@@ -42,17 +42,7 @@ class FakeTaskInstance:
 def fixture_emulator(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
     """The emulator with short lifecycle delays, and the default connection pointing at it."""
     neev_emulator.configure(**FAST)
-    connection = {
-        "conn_type": "neevcloud",
-        "host": neev_emulator.url,
-        "password": neev_emulator.token,
-        "extra": {
-            "org_id": neev_emulator.org_id,
-            "project_id": neev_emulator.project_id,
-            "region_id": "as-south-1",
-        },
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", neev_emulator.airflow_connection())
     return neev_emulator
 
 

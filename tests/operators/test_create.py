@@ -185,11 +185,7 @@ def test_templated_sizes_arrive_as_strings_and_are_accepted(
 def test_a_region_is_required(
     emulator: EmulatorServer, context: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT",
-        f'{{"conn_type": "neevcloud", "host": "{emulator.url}", "password": "{emulator.token}", '
-        f'"extra": {{"org_id": "o", "project_id": "p"}}}}',
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(region_id=None))
     with pytest.raises(NeevCloudValidationError, match="region_id"):
         create_op().execute(context)
 

@@ -71,17 +71,7 @@ def test_a_deadline_in_the_past_survives_a_restart(emulator: EmulatorServer, vol
 def test_a_bad_token_is_an_error_event(
     emulator: EmulatorServer, volume_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "neevcloud",
-                "host": emulator.url,
-                "password": "pat-nc-wrong",
-                "extra": {"org_id": emulator.org_id, "project_id": emulator.project_id},
-            }
-        ),
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(password="pat-nc-wrong"))
     (event,) = run_trigger(trigger(volume_id))
     assert event["status"] == "error"
     assert "401" in event["message"]
