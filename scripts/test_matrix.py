@@ -8,11 +8,10 @@ Usage::
 
 Each version ``V`` has a virtualenv ``.matrix/airflow-V/`` (git-ignored), installed from the
 constraints file ``constraints/airflow-V.txt`` kept in the repository (for the newest version,
-the top-level ``constraints.txt`` of ``make setup``). A virtualenv is reused
-while its constraints file and ``pyproject.toml`` are unchanged (a stamp records their hash),
-like the Makefile's stamp for ``.venv``. Only pytest runs per version: the unit tests and the
-``dag.test()`` runs of the example DAGs. Lint, type checks and the docs build run once, in
-``make test``.
+the top-level ``constraints.txt`` of ``make setup``). Like the Makefile's ``.venv``, a virtualenv
+is reused while its constraints and the packaging part of ``pyproject.toml`` are unchanged (a
+stamp records their hash). Only pytest runs per version: the unit tests and the ``dag.test()``
+runs of the example DAGs. Lint, type checks and the docs build run once, in ``make test``.
 
 ``--lock`` resolves ``apache-airflow==V`` plus this package's ``[dev]`` extra (and the bounds in
 :data:`BOUNDS`) with pip's resolver in a scratch virtualenv and writes ``pip freeze`` as the
@@ -24,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +41,11 @@ VERSIONS = ("2.10.5", "2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
 BOUNDS: dict[str, tuple[str, ...]] = {
     # Without them dag.test() fails on 3.0 with ServerResponseError (the in-process execution API).
     "3.0.6": ("cadwyn<6", "fastapi<0.117"),
+    # FastAPI 0.137+ (and so cadwyn 9) break the execution API's routes at import (a pydantic
+    # discriminator error), so dag.test() fails; Airflow 3.3 declares the same cap itself.
+    # svcs 26.2 removes `app.state.svcs_registry` when a lifespan ends, the attribute Airflow 3.2's
+    # in-process execution API reads: dag.test() tasks then fail with ServerResponseError.
+    "3.2.2": ("fastapi<0.137", "svcs<26.2"),
 }
 #: Installed with every version so that its build backend is pinned too (pip applies
 #: PIP_CONSTRAINT to isolated build environments).
@@ -83,10 +88,14 @@ def _run(command: list[str], *, env: dict[str, str], log: Path | None = None) ->
 
 
 def _fingerprint(constraints: Path) -> str:
-    digest = hashlib.sha256()
-    for path in (constraints, ROOT / "pyproject.toml"):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """Hash what an installation depends on: the constraints and the packaging part of pyproject.toml.
+
+    Tool settings (the ``[tool.*]`` tables, which come last) do not need a reinstall: the
+    package is installed in editable mode.
+    """
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    packaging = re.split(r"^\[tool\.", pyproject, maxsplit=1, flags=re.MULTILINE)[0]
+    return hashlib.sha256(constraints.read_bytes() + packaging.encode()).hexdigest()
 
 
 def ensure_venv(version: str) -> Path:

@@ -24,6 +24,14 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
+#: The same behaviour as the hook's ``get_ui_field_behaviour`` returns it: that older interface
+#: spells the key ``hidden_fields`` (Airflow's ``customized_form_field_behaviours.schema.json``),
+#: where the provider info spells it ``hidden-fields``. A wrong spelling is not an error there:
+#: Airflow logs a warning and drops the whole behaviour.
+HOOK_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()
+}
+
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "org_id": {"label": "Organization ID", "schema": {"type": ["string", "null"]}},
     "project_id": {"label": "Project ID", "schema": {"type": ["string", "null"]}},

@@ -11,7 +11,7 @@ from neev_provider.client.config import ClientConfig
 from neev_provider.client.errors import NeevCloudError
 from neev_provider.client.sync import NeevCloudClient
 from neev_provider.hooks.connection import ConnectionFields, client_config, default_region
-from neev_provider.hooks.form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from neev_provider.hooks.form import CONN_FIELDS, HOOK_UI_FIELD_BEHAVIOUR
 
 
 class NeevCloudHook(BaseHook):
@@ -95,8 +95,8 @@ class NeevCloudHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Return the connection form's relabelling and placeholders (Airflow < 3.2)."""
-        return UI_FIELD_BEHAVIOUR
+        """Return the connection form's hidden fields, relabelling and placeholders (Airflow < 3.2)."""
+        return HOOK_UI_FIELD_BEHAVIOUR
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:

@@ -46,6 +46,8 @@ def service_env(home: Path, dags: Path, port: int, extra: dict[str, str]) -> dic
         # Task workers reach the API server through this; without it they cannot report back.
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        # Unset, Airflow 3.0 puts `iss: []` in its tokens, which current PyJWT refuses to encode.
+        "AIRFLOW__API_AUTH__JWT_ISSUER": "neev-integration-test",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         **extra,

@@ -16,7 +16,7 @@ import pytest
 
 from neev_provider.emulator import EmulatorServer
 from tests.integration.services import Airflow, airflow_services
-from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS
+from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="needs Airflow 3's separate services")
 
@@ -67,7 +67,7 @@ def test_the_main_example_runs_with_its_wait_in_the_triggerer(
     }
     assert trigger_logs, "the sensor never deferred to the triggerer"
     (trigger_log,) = trigger_logs.values()
-    assert "NeevVolumeTrigger" in trigger_log
+    # The trigger's own progress lines (Airflow 3.1's trigger log does not name the logger).
     assert "waiting for bound" in trigger_log
     assert "Trigger fired event" in trigger_log
     assert emulator.volumes() == []
@@ -90,6 +90,11 @@ def test_a_failing_training_run_still_ends_with_no_volume(airflow: Airflow, emul
     assert emulator.volumes() == []
 
 
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_1_PLUS,
+    reason="Airflow 3.0's API server reads a connection form from hook methods only when "
+    "flask-appbuilder and wtforms are installed; Airflow 3.0 does not depend on them",
+)
 def test_the_api_server_serves_the_connection_form(airflow: Airflow) -> None:
     meta = airflow.api("GET", "/ui/connections/hook_meta").json()
 
