@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ def test_creates_waits_until_bound_and_returns_the_volume(
     assert ti.xcoms == {"volume_id": result["id"], "mount_path": "/mnt/scratch"}
     assert result["name"] == default_volume_name(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
     assert [v["id"] for v in emulator.volumes()] == [result["id"]]
+    assert emulator.token not in json.dumps([result, ti.xcoms])  # nothing secret goes to XCom
 
 
 def test_deferrable_create_waits_in_the_trigger(emulator: EmulatorServer, context: dict[str, Any]) -> None:
