@@ -48,6 +48,8 @@ class ApiCall(Generic[T]):
     :param expected_status: the success status; any other is turned into an exception.
     :param idempotent: whether replaying the request after an ambiguous failure is harmless.
     :param authenticated: whether the bearer token is sent.
+    :param absent_status: a status that means "no such resource" and parses as ``None``
+        instead of raising (404 for a lookup that may miss).
     """
 
     operation: str
@@ -60,9 +62,12 @@ class ApiCall(Generic[T]):
     json: Mapping[str, Any] | None = field(default=None, repr=False)
     idempotent: bool = True
     authenticated: bool = True
+    absent_status: int | None = None
 
     def parse_response(self, status: int, headers: Mapping[str, str], content: bytes, *, url: str) -> T:
         """Return the parsed answer, or raise the error the status maps to."""
+        if status == self.absent_status:
+            return self.parse(None)
         if status != self.expected_status:
             raise error_from_response(status, headers, content, method=self.method, url=url)
         if not content:
@@ -106,6 +111,18 @@ def get_volume(scope: ProjectScope, volume_id: str) -> ApiCall[Volume]:
     """``GET .../volumes/{id}``."""
     vid = validation.volume_id(volume_id)
     return ApiCall("getNetworkVolume", "GET", f"{scope.volumes_path}/{vid}", parse=Volume.from_api)
+
+
+def _volume_or_none(body: Any) -> Volume | None:
+    return None if body is None else Volume.from_api(body)
+
+
+def find_volume(scope: ProjectScope, volume_id: str) -> ApiCall[Volume | None]:
+    """``GET .../volumes/{id}``, where a 404 means the volume is absent (``None``)."""
+    vid = validation.volume_id(volume_id)
+    return ApiCall(
+        "getNetworkVolume", "GET", f"{scope.volumes_path}/{vid}", parse=_volume_or_none, absent_status=404
+    )
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,12 @@ class NeevCloudClient:
         """Return one volume. :raises NotFoundError: if it does not exist."""
         return self._execute(endpoints.get_volume(self.config.scope(org_id, project_id), volume_id))
 
+    def find_volume(
+        self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
+    ) -> Volume | None:
+        """Return one volume, or ``None`` if it does not exist (the API answers 404)."""
+        return self._execute(endpoints.find_volume(self.config.scope(org_id, project_id), volume_id))
+
     def create_volume(
         self, request: CreateVolumeRequest, *, org_id: str | None = None, project_id: str | None = None
     ) -> Volume:

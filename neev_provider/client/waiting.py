@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from neev_provider.client.aio import AsyncNeevCloudClient
-from neev_provider.client.errors import NeevCloudError, NotFoundError
+from neev_provider.client.errors import NeevCloudError
 from neev_provider.client.models import Volume
 from neev_provider.client.readiness import Failed, Ready, Target, describe, evaluate
 from neev_provider.client.retry import is_transient
@@ -151,9 +151,7 @@ class VolumeWatch:
 
 def _read(client: NeevCloudClient, watch: VolumeWatch, **scope: str | None) -> WaitOutcome | None:
     try:
-        return watch.observe(client.get_volume(watch.volume_id, **scope))
-    except NotFoundError:
-        return watch.observe(None)
+        return watch.observe(client.find_volume(watch.volume_id, **scope))
     except NeevCloudError as error:
         return watch.observe_error(error)
 
@@ -186,10 +184,8 @@ async def await_volume(
     while True:
         try:
             outcome = watch.observe(
-                await client.get_volume(watch.volume_id, org_id=org_id, project_id=project_id)
+                await client.find_volume(watch.volume_id, org_id=org_id, project_id=project_id)
             )
-        except NotFoundError:
-            outcome = watch.observe(None)
         except NeevCloudError as error:
             outcome = watch.observe_error(error)
         if outcome is not None:

@@ -8,8 +8,6 @@ from typing import Any
 
 from neev_provider._compat import BaseOperator, Context, default_deferrable
 from neev_provider.client import validation
-from neev_provider.client.errors import NotFoundError
-from neev_provider.client.models import Volume
 from neev_provider.client.readiness import Target
 from neev_provider.client.sync import NeevCloudClient
 from neev_provider.client.waiting import VolumeWatch, WaitOutcome, wait_for_volume
@@ -60,13 +58,6 @@ class NeevVolumeBaseOperator(BaseOperator):
     def client(self) -> NeevCloudClient:
         """The hook's sync client."""
         return self.hook.client
-
-    def read_volume(self, volume_id: str) -> Volume | None:
-        """Return the volume, or ``None`` if the API answers 404."""
-        try:
-            return self.client.get_volume(volume_id)
-        except NotFoundError:
-            return None
 
     def wait(
         self,

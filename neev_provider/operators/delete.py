@@ -104,7 +104,7 @@ class NeevDeleteVolumeOperator(NeevVolumeBaseOperator):
         )
 
     def _give_up_in_use(self) -> None:
-        volume = self.read_volume(validation.volume_id(self.volume_id))
+        volume = self.client.find_volume(validation.volume_id(self.volume_id))
         mounted = "; ".join(a.describe() for a in volume.mounted_attachments) if volume else "unknown"
         raise NeevVolumeInUseError(
             f"{self.task_id}: volume {self.volume_id} is still in use after {self.detach_timeout:.0f} s, "

@@ -16,8 +16,7 @@ from neev_provider._compat import (
     default_deferrable,
 )
 from neev_provider.client import validation
-from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError, NotFoundError
-from neev_provider.client.models import Volume
+from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
 from neev_provider.client.readiness import Failed, Ready, Target, evaluate
 from neev_provider.client.retry import is_transient
 from neev_provider.client.waiting import WaitOutcome
@@ -83,16 +82,10 @@ class NeevVolumeSensor(BaseSensorOperator):
             return None
         return validation.size_gb(validation.whole_number(self.min_size_gb, "min_size_gb"), "min_size_gb")
 
-    def _read(self, volume_id: str) -> Volume | None:
-        try:
-            return self.hook.client.get_volume(volume_id)
-        except NotFoundError:
-            return None
-
     def poke(self, context: Context) -> PokeReturnValue:
         volume_id = validation.volume_id(self.volume_id)
         try:
-            volume = self._read(volume_id)
+            volume = self.hook.client.find_volume(volume_id)
         except NeevCloudError as error:
             if not is_transient(error):
                 raise

@@ -139,3 +139,11 @@ def test_attached_instances_are_sent_and_reported(api: Any) -> None:
 
     assert volume.raw["airuntime_instances"] == [instance]
     assert [a.resource_name for a in volume.mounted_attachments] == ["trainer-0"]
+
+
+def test_find_volume_answers_none_for_a_missing_volume(api: Any) -> None:
+    volume = create(api, "findable")
+
+    assert api.find_volume(volume.id).id == volume.id
+    api.delete_volume(volume.id)
+    assert api.find_volume(volume.id) is None
