@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,22 @@ def fixture_neev_connection(neev_emulator: EmulatorServer, monkeypatch: pytest.M
     return neev_emulator
 
 
-def load_dag(path: Path) -> Any:
+def load_dags(path: Path) -> dict[str, Any]:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
     spec.loader.exec_module(module)
-    (dag,) = [value for value in vars(module).values() if type(value).__name__ in ("DAG", "SerializedDAG")]
+    return {
+        value.dag_id: value
+        for value in vars(module).values()
+        if type(value).__name__ in ("DAG", "SerializedDAG")
+    }
+
+
+def load_dag(path: Path) -> Any:
+    (dag,) = load_dags(path).values()
     return dag
 
 
@@ -102,3 +111,37 @@ def mapped_states(run: Any) -> dict[str, list[str]]:
     for ti in sorted(run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index)):
         states.setdefault(ti.task_id, []).append(str(getattr(ti.state, "value", ti.state)))
     return states
+
+
+def test_a_deferred_create_cleans_up_from_the_event_alone(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    neev_connection.script_outcome("bind", "failed")
+
+    run = load_dags(DAGS / "deferred_resume_state.py")["deferred_create_cleans_up"].test()
+
+    assert task_states(run) == {"create_volume": "failed"}
+    assert neev_connection.volumes() == []  # delete_on_failure ran on resume
+
+
+def test_a_deferred_delete_keeps_waiting_for_the_detach(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    from neev_provider.client import CreateVolumeRequest
+    from neev_provider.hooks.neevcloud import NeevCloudHook
+
+    volume = NeevCloudHook().client.create_volume(CreateVolumeRequest(size_gb=20, region_id="as-south-1"))
+    attachment = neev_connection.attach(volume.id, resource_name="trainer-0", mount_path="/mnt/data")
+    timer = threading.Timer(2.0, neev_connection.detach, args=(volume.id, attachment["id"]))
+    timer.start()
+    try:
+        dag = load_dags(DAGS / "deferred_resume_state.py")["deferred_delete_waits_for_detach"]
+        run = dag.test(run_conf={"volume_id": volume.id})
+    finally:
+        timer.cancel()
+
+    assert task_states(run) == {"delete_volume": "success"}
+    assert neev_connection.volumes() == []
+    deletes = [r["status"] for r in neev_connection.requests() if r["operation"] == "deleteNetworkVolume"]
+    assert deletes[0] == 400
+    assert deletes[-1] == 204

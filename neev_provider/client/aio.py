@@ -23,7 +23,7 @@ from neev_provider.client.errors import (
 )
 from neev_provider.client.flow import conversation, request_headers
 from neev_provider.client.models import Page, Volume
-from neev_provider.client.paging import pick_by_name
+from neev_provider.client.paging import named, pick_by_name
 from neev_provider.client.retry import resolve_final_error
 
 T = TypeVar("T")
@@ -113,6 +113,13 @@ class AsyncNeevCloudClient:
         validation.non_empty(name, "name")
         volumes = [v async for v in self.iter_volumes(org_id=org_id, project_id=project_id)]
         return pick_by_name(volumes, name)
+
+    async def find_volumes_by_name(
+        self, name: str, *, org_id: str | None = None, project_id: str | None = None
+    ) -> list[Volume]:
+        """Return every volume of the project called ``name`` (the API has no name filter: it lists)."""
+        validation.non_empty(name, "name")
+        return named([v async for v in self.iter_volumes(org_id=org_id, project_id=project_id)], name)
 
     async def get_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None

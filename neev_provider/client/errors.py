@@ -9,6 +9,8 @@
     ├── AmbiguousRequestError        a create/extend POST may or may not have taken effect
     ├── UnexpectedResponseError      a success answer that does not match the API's schema
     ├── DuplicateVolumeNameError     a name lookup found several volumes
+    ├── VolumeNotReusableError       a volume of the wanted name exists but cannot be adopted
+    ├── VolumeStillPresentError      a volume that must go away first did not, in time
     └── NeevCloudAPIError            the API answered with an error status
         ├── BadRequestError          400
         │   └── VolumeInUseError     400, the volume is attached to a running resource
@@ -101,6 +103,31 @@ class DuplicateVolumeNameError(NeevCloudError):
             f"{len(volume_ids)} volumes are named {name!r} ({', '.join(volume_ids)}); "
             "refer to the volume by id, or delete the extra ones"
         )
+
+
+class VolumeNotReusableError(NeevCloudError):
+    """Raised when a volume of the wanted name exists but differs from what was asked for.
+
+    :param volume_id: the existing volume.
+    :param problems: each difference, in words (``"regionID is 'a', not 'b'"``).
+    """
+
+    def __init__(self, message: str, *, volume_id: str, problems: list[str]) -> None:
+        self.volume_id = volume_id
+        self.problems = problems
+        super().__init__(message)
+
+
+class VolumeStillPresentError(NeevCloudError):
+    """Raised when a failed or terminated volume did not go away within the time allowed.
+
+    A new volume of the same name is created only once the old one is gone: behind the API each
+    volume is a Kubernetes PVC, whose name cannot be reused while the old claim is terminating.
+    """
+
+    def __init__(self, message: str, *, volume_ids: list[str]) -> None:
+        self.volume_ids = volume_ids
+        super().__init__(message)
 
 
 class NeevCloudAPIError(NeevCloudError):

@@ -118,6 +118,13 @@ def positive_number(value: object, field: str) -> float:
     return float(value)
 
 
+def non_negative_number(value: object, field: str) -> float:
+    """Check a finite duration that may be zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+        raise NeevCloudValidationError(field, value, "must be a finite number from 0")
+    return float(value)
+
+
 def attached_to(value: Iterable[Any] | None, field: str = "attached_to") -> list[dict[str, str]]:
     """Check AIRuntime instances to attach at creation: each with a UUID id, a name and a type."""
     entries: list[dict[str, str]] = []

@@ -7,6 +7,12 @@ reproducible). With neither given it fires once. The first matching rule that fi
 Kinds: ``status`` (answer at once with an error status, 429 with ``Retry-After``, optionally a
 non-JSON ``body``), ``latency`` (sleep, then handle normally), ``drop`` (close the connection
 before handling) and ``commit_then_drop`` (handle, then close the connection without answering).
+
+Two more reproduce a backend that commits after the client gave up, the case an API without an
+idempotency key makes dangerous: ``late_commit`` holds the request unanswered for ``seconds``
+(the client times out meanwhile), then handles it and closes the connection; and
+``error_then_commit`` answers an error ``status`` at once (504 by default, what a gateway sends
+when the service behind it is slow) and handles the request ``seconds`` later.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from neev_provider.emulator.errors import EmulatorError, validation_error
 from neev_provider.emulator.operations import OPERATIONS
 from neev_provider.emulator.validation import check_int, check_seconds, get_enum, get_str
 
-KINDS = ("status", "latency", "drop", "commit_then_drop")
+KINDS = ("status", "latency", "drop", "commit_then_drop", "late_commit", "error_then_commit")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _STATUS_CODES = {
     429: ("rate_limited", "Too Many Requests"),
@@ -134,10 +140,12 @@ def parse_rule(spec: Mapping[str, Any], rule_id: int) -> FaultRule:
         rule.rate = _parse_rate(spec["rate"])
     if rule.times is None and rule.rate is None:
         rule.times = 1
-    if kind == "status":
-        _parse_status_fields(spec, rule)
-    elif kind == "latency":
+    if kind in ("status", "error_then_commit"):
+        _parse_status_fields(spec, rule, default=503 if kind == "status" else 504)
+    if kind in ("latency", "late_commit"):
         rule.seconds = check_seconds("seconds", spec.get("seconds"), maximum=60)
+    elif kind == "error_then_commit":
+        rule.seconds = check_seconds("seconds", spec.get("seconds", 0), maximum=60)
     return rule
 
 
@@ -147,8 +155,8 @@ def _parse_rate(value: Any) -> float:
     return float(value)
 
 
-def _parse_status_fields(spec: Mapping[str, Any], rule: FaultRule) -> None:
-    rule.status = check_int("status", spec.get("status", 503), minimum=400, maximum=599)
+def _parse_status_fields(spec: Mapping[str, Any], rule: FaultRule, *, default: int) -> None:
+    rule.status = check_int("status", spec.get("status", default), minimum=400, maximum=599)
     if spec.get("retry_after") is not None:
         rule.retry_after = check_int("retry_after", spec["retry_after"], minimum=0)
     elif rule.status == 429:

@@ -89,6 +89,8 @@ class EmulatorMiddleware:
         self.app = app
         self.state = state
         self.observer = observer
+        # Commits scheduled by error_then_commit, kept referenced until they have run.
+        self._late: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,11 +139,57 @@ class EmulatorMiddleware:
             await self.app(scope, receive, tagged)
         elif rule.kind == "drop":
             await drop_connection(send, receive)
-        else:  # commit_then_drop: the state change happens, the answer never arrives
-            swallowed = _TaggedSend(_discard, "")
-            await self.app(scope, receive, swallowed)
-            tagged.status = swallowed.status
+        elif rule.kind == "commit_then_drop":  # the state change happens, the answer never arrives
+            tagged.status = await self._commit(scope, receive)
             await drop_connection(send, receive)
+        elif rule.kind == "late_commit":  # no answer; the change happens after the client gave up
+            replay = await buffer_request(receive)
+            await asyncio.sleep(rule.seconds or 0.0)
+            tagged.status = await self._commit(scope, replay)
+            await drop_connection(send, receive)
+        else:  # error_then_commit: an error answer now, the change a moment later
+            replay = await buffer_request(receive)
+            await _fault_response(rule)(scope, receive, tagged)
+            task = asyncio.create_task(self._commit_later(scope, replay, rule.seconds or 0.0))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+
+    async def _commit(self, scope: Scope, receive: Receive) -> int | None:
+        """Handle the request, discarding its answer; return the status it would have had."""
+        swallowed = _TaggedSend(_discard, "")
+        await self.app(scope, receive, swallowed)
+        return swallowed.status
+
+    async def _commit_later(self, scope: Scope, receive: Receive, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self._commit(scope, receive)
+
+
+async def buffer_request(receive: Receive) -> Receive:
+    """Read the whole request body now; return a ``receive`` that replays it.
+
+    A fault that handles the request after the client may have gone must hold the body first:
+    once the client disconnects, the original ``receive`` only says so.
+    """
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _fault_response(rule: FaultRule) -> Response:

@@ -62,6 +62,10 @@ class NeevCloudHook(BaseHook):
         """The sync client, built on first use and then reused."""
         return NeevCloudClient(self.get_config())
 
+    def new_client(self) -> NeevCloudClient:
+        """Return a new sync client of its own (the caller closes it), e.g. for ``on_kill``."""
+        return NeevCloudClient(self.get_config())
+
     def get_conn(self) -> NeevCloudClient:
         """Return the sync client (Airflow's conventional accessor)."""
         return self.client

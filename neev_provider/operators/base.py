@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -16,6 +18,15 @@ from neev_provider.triggers.volume import NeevVolumeTrigger
 
 DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 30 * 60.0
+# The scheduler ends a deferral this long after the trigger's own deadline: a backstop for a
+# deployment whose triggerer is down, never the way a wait normally ends.
+DEFERRAL_BACKSTOP_GRACE = 5 * 60.0
+
+
+def resume_state(event: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the state a deferring operator sent along with its trigger (the event's ``resume``)."""
+    state = (event or {}).get("resume")
+    return dict(state) if isinstance(state, Mapping) else {}
 
 
 class NeevVolumeBaseOperator(BaseOperator):
@@ -67,17 +78,21 @@ class NeevVolumeBaseOperator(BaseOperator):
         *,
         min_size_gb: int | None = None,
         method_name: str = "execute_complete",
-        resume_kwargs: dict[str, Any] | None = None,
+        resume: dict[str, Any] | None = None,
         started_at: float | None = None,
         timeout: float | None = None,
+        delete_on_kill: bool = False,
     ) -> WaitOutcome:
         """Wait for ``target`` here, or defer and resume in ``method_name`` with the outcome's event.
 
-        Deferring does not return: Airflow later calls ``method_name(context, event=...,
-        **resume_kwargs)``, which rebuilds the outcome with
-        :meth:`~neev_provider.client.waiting.WaitOutcome.from_event`.
+        Deferring does not return: Airflow later calls ``method_name(context, event=...)``, which
+        rebuilds the outcome with :meth:`~neev_provider.client.waiting.WaitOutcome.from_event`
+        and its own state with :func:`resume_state`. The deferral carries a scheduler-side
+        ``timeout`` too, so the task ends even if no triggerer runs.
 
+        :param resume: JSON-safe state the resume step needs; it travels in the trigger's event.
         :param timeout: this wait's own limit, instead of the operator's ``timeout``.
+        :param delete_on_kill: the trigger deletes the volume if the user kills the task (3.3+).
         """
         started = time.time() if started_at is None else started_at
         deadline = started + (self.timeout if timeout is None else timeout)
@@ -92,8 +107,11 @@ class NeevVolumeBaseOperator(BaseOperator):
                 min_size_gb=min_size_gb,
                 poll_interval=self.poll_interval,
                 started_at=started,
+                resume=resume,
+                delete_on_kill=delete_on_kill,
             )
-            self.defer(trigger=trigger, method_name=method_name, kwargs=resume_kwargs)
+            backstop = max(0.0, deadline - time.time()) + DEFERRAL_BACKSTOP_GRACE
+            self.defer(trigger=trigger, method_name=method_name, timeout=timedelta(seconds=backstop))
         watch = VolumeWatch(
             volume_id,
             target,

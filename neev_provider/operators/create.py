@@ -3,50 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from neev_provider._compat import Context
 from neev_provider.client import validation
+from neev_provider.client.cleanup import DEFAULT_CLEANUP_SECONDS, delete_owned_volume
 from neev_provider.client.endpoints import CreateVolumeRequest
-from neev_provider.client.errors import AmbiguousRequestError, NeevCloudError, NeevCloudValidationError
+from neev_provider.client.ensure import IfExists, SettlePolicy, VolumeEnsurer, remove_twins
+from neev_provider.client.errors import NeevCloudValidationError, VolumeNotReusableError
 from neev_provider.client.models import Volume
+from neev_provider.client.naming import default_volume_name
 from neev_provider.client.readiness import Target
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, result_of
-from neev_provider.operators.base import NeevVolumeBaseOperator
-from neev_provider.operators.naming import default_volume_name
+from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
-# What to do when a volume with the given name exists.
-IfExists = Literal["reuse", "fail"]
-# A create whose outcome stays unknown is looked up this many times before giving up.
-_MAX_AMBIGUOUS_CREATES = 3
-
-
-def adoption_problems(volume: Volume, request: CreateVolumeRequest) -> list[str]:
-    """List how an existing volume differs from what was asked, in ways that forbid reusing it."""
-    problems = []
-    if volume.region_id != request.region_id:
-        problems.append(f"regionID is {volume.region_id!r}, not {request.region_id!r}")
-    if volume.volume_mode != request.volume_mode:
-        problems.append(f"volumeMode is {volume.volume_mode!r}, not {request.volume_mode!r}")
-    if volume.capacity_gb < request.size_gb:
-        problems.append(f"sizeGB is {volume.capacity_gb}, smaller than the {request.size_gb} asked for")
-    if volume.status.is_failure:
-        problems.append(f"status is {volume.status.value}")
-    return problems
+DEFAULT_SETTLE_WINDOW = 30.0
 
 
 class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
     """Create a network volume, exactly once per task instance, and wait until it is bound.
 
     The volume is named deterministically from the DAG, task, run and map index unless
-    ``name`` is given; the name is looked up before creating, so a retry adopts the volume an
-    earlier try created. After an ambiguous failure (a timeout, a reset connection, a 5xx
-    on the POST) the name is looked up instead of POSTing twice.
+    ``name`` is given, and the name is looked up before creating, so a retry adopts the
+    volume an earlier try created. The API has no idempotency key and may commit a create
+    after the client gave up, so after an ambiguous failure (a timeout, a reset connection, a
+    5xx on the POST) the name is looked up again over ``settle_window`` seconds before
+    creating again. Volumes bearing the task instance's own default name are all its own:
+    duplicates are deleted down to one, its own ``failed`` volume is deleted and created
+    anew, and a ``terminated`` one is waited out first.
 
-    ``volume_id`` is pushed to XCom as soon as the volume exists; the return value is the
-    volume as the API describes it (a JSON-safe dict). If the wait fails and
-    ``delete_on_failure`` is set, the volume this task created is deleted before failing.
+    ``volume_id`` is pushed to XCom as soon as the volume is known, before any wait or
+    refusal; the return value is the volume as the API describes it (a JSON-safe dict). If
+    the wait fails and ``delete_on_failure`` is set, the volume this task created is deleted
+    before failing. If the task is killed while it waits (mark failed or success, clear), the
+    volume it created is deleted: by :meth:`on_kill` in the worker, and on Airflow 3.3+ by the
+    trigger when the wait is deferred.
 
     .. seealso:: :ref:`howto-create-volume`
 
@@ -62,6 +54,8 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
         instance's own default name is always this task's from an earlier try, and is reused.
     :param wait_for_completion: wait until the volume is bound (default) or return at once.
     :param delete_on_failure: delete the volume this task created if the wait fails.
+    :param settle_window: seconds to keep looking for the volume after an ambiguous create
+        before creating it again.
     """
 
     template_fields: Sequence[str] = (
@@ -88,6 +82,7 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
         if_exists: IfExists = "reuse",
         wait_for_completion: bool = True,
         delete_on_failure: bool = True,
+        settle_window: float = DEFAULT_SETTLE_WINDOW,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -102,23 +97,45 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
         self.if_exists = if_exists
         self.wait_for_completion = wait_for_completion
         self.delete_on_failure = delete_on_failure
+        self.settle_window = validation.non_negative_number(settle_window, "settle_window")
+        # The volume this try created and has not handed on yet: what on_kill deletes.
+        self._unreturned_volume_id: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         request = self._request(context)
-        volume, owned = self._ensure_volume(request, default_name=self.name is None)
-        context["ti"].xcom_push(key="volume_id", value=volume.id)
+        ensurer = self._ensurer(context, request)
+        try:
+            ensured = ensurer.ensure()
+        except VolumeNotReusableError as error:
+            raise NeevVolumeConflictError(f"{self.task_id}: {error}") from error
         if self.mount_path:
             context["ti"].xcom_push(key="mount_path", value=self.mount_path)
+        volume = ensured.volume
         if not self.wait_for_completion:
+            if ensured.ambiguous:
+                ensurer.converge(volume.id)
+            self._unreturned_volume_id = None
             return volume.to_dict()
-        outcome = self.wait(context, volume.id, Target.BOUND, resume_kwargs={"owned": owned})
-        return self._finish(outcome, owned)
+        resume = {"owned": ensured.owned, "ambiguous": ensured.ambiguous, "name": request.name}
+        outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
+        return self._finish(context, outcome, resume)
 
     def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, owned: bool = False
+        self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event, on the same path as a wait in the worker."""
-        return self._finish(WaitOutcome.from_event(event or {}), owned)
+        return self._finish(context, WaitOutcome.from_event(event or {}), resume_state(event))
+
+    def on_kill(self) -> None:
+        """Delete the volume this try created and has not handed on, when the task is killed."""
+        volume_id, self._unreturned_volume_id = self._unreturned_volume_id, None
+        if volume_id is None:
+            return
+        # A new client: the task's own may be in the middle of a request the kill interrupted.
+        with self.hook.new_client() as client:
+            delete_owned_volume(client, volume_id, why="the task was killed", logger=self.log)
+
+    # -- steps -----------------------------------------------------------------------------------
 
     def _request(self, context: Context) -> CreateVolumeRequest:
         region = self.region_id or self.hook.default_region
@@ -128,79 +145,61 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
                 region,
                 f"must be set on the task or as region_id in connection {self.neev_conn_id!r}",
             )
-        ti = context["ti"]
-        map_index = -1 if ti.map_index is None else ti.map_index
-        name = self.name or default_volume_name(ti.dag_id, ti.task_id, ti.run_id, map_index)
         return CreateVolumeRequest(
             size_gb=validation.whole_number(self.size_gb, "size_gb"),
             region_id=region,
             volume_mode=self.volume_mode,
-            name=name,
+            name=self.name or self._default_name(context),
             mount_path=self.mount_path or None,
             attached_to=tuple(self.attached_to),
         )
 
-    def _ensure_volume(self, request: CreateVolumeRequest, *, default_name: bool) -> tuple[Volume, bool]:
-        """Return the task's volume, adopted or created, and whether this task owns it."""
-        assert request.name is not None
-        existing = self.client.find_volume_by_name(request.name)
-        if existing is None:
-            return self._create(request), True
-        if self.if_exists == "fail" and not default_name:
-            raise NeevVolumeConflictError(
-                f"a volume named {request.name!r} already exists ({existing.id}) and if_exists='fail'; "
-                "delete it, choose another name, or set if_exists='reuse'"
-            )
-        problems = adoption_problems(existing, request)
-        if problems:
-            raise NeevVolumeConflictError(
-                f"a volume named {request.name!r} already exists ({existing.id}) but cannot be reused: "
-                + "; ".join(problems)
-                + ". Delete it or choose another name."
-            )
-        self.log.info("Reusing volume %s (%s), created earlier with the same name", existing.id, request.name)
-        return existing, default_name
+    @staticmethod
+    def _default_name(context: Context) -> str:
+        ti = context["ti"]
+        map_index = -1 if ti.map_index is None else ti.map_index
+        return default_volume_name(ti.dag_id, ti.task_id, ti.run_id, map_index)
 
-    def _create(self, request: CreateVolumeRequest) -> Volume:
-        assert request.name is not None
-        attempt = 1
-        while True:
-            try:
-                volume = self.client.create_volume(request)
-            except AmbiguousRequestError as ambiguity:
-                self.log.warning(
-                    "Create may or may not have happened (%s); looking the name up", ambiguity.cause
+    def _ensurer(self, context: Context, request: CreateVolumeRequest) -> VolumeEnsurer:
+        def hold(volume: Volume, owned: bool) -> None:
+            context["ti"].xcom_push(key="volume_id", value=volume.id)
+            self._unreturned_volume_id = volume.id if owned else None
+
+        return VolumeEnsurer(
+            self.client,
+            request,
+            own_name=self.name is None,
+            if_exists=self.if_exists,
+            policy=SettlePolicy(
+                window=self.settle_window,
+                initial_delay=min(1.0, self.poll_interval),
+                gone_timeout=self.timeout,
+                gone_poll=self.poll_interval,
+            ),
+            on_volume=hold,
+            logger=self.log,
+        )
+
+    def _finish(
+        self, context: Context, outcome: WaitOutcome, resume: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        if outcome.status != "success":
+            if resume.get("owned") and self.delete_on_failure:
+                delete_owned_volume(
+                    self.client,
+                    outcome.volume_id,
+                    why="the wait failed",
+                    timeout=DEFAULT_CLEANUP_SECONDS,
+                    logger=self.log,
                 )
-                found = self.client.find_volume_by_name(request.name)
-                if found is not None:
-                    self.log.info("The create did happen: volume %s", found.id)
-                    return found
-                if attempt == _MAX_AMBIGUOUS_CREATES:
-                    raise
-                attempt += 1
-                continue
-            self.log.info(
-                "Created volume %s (%s, %d GB in %s)",
-                volume.id,
-                volume.name,
-                volume.size_gb,
-                volume.region_id,
-            )
-            return volume
-
-    def _finish(self, outcome: WaitOutcome, owned: bool) -> dict[str, Any] | None:
-        if outcome.status != "success" and owned and self.delete_on_failure:
-            self._delete_quietly(outcome.volume_id)
+            self._unreturned_volume_id = None
+            return result_of(outcome, task=self.task_id)
+        if resume.get("ambiguous"):
+            self._converge(context, outcome.volume_id, str(resume.get("name") or ""))
+        self._unreturned_volume_id = None
         return result_of(outcome, task=self.task_id)
 
-    def _delete_quietly(self, volume_id: str) -> None:
-        """Delete the half-created volume; never let a cleanup error hide the original one."""
-        try:
-            self.client.delete_volume(volume_id)
-            self.log.info("Deleted volume %s, which this task created, since the wait failed", volume_id)
-        except NeevCloudError as error:
-            self.log.error(
-                "Could not delete volume %s after the failure (%s); delete it by hand to stop its cost",
-                volume_id,
-                error,
-            )
+    def _converge(self, context: Context, volume_id: str, name: str) -> None:
+        """Remove a late twin an ambiguous create may have left, now that the wait is over."""
+        name = name or self.name or self._default_name(context)
+        remove_twins(self.client, name, volume_id, own_name=self.name is None, logger=self.log)

@@ -12,7 +12,7 @@ from neev_provider.client.errors import NotFoundError, VolumeInUseError
 from neev_provider.client.readiness import Target, describe
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeInUseError, result_of
-from neev_provider.operators.base import NeevVolumeBaseOperator
+from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
 DEFAULT_DETACH_TIMEOUT = 10 * 60.0
 
@@ -54,12 +54,11 @@ class NeevDeleteVolumeOperator(NeevVolumeBaseOperator):
     def execute(self, context: Context) -> None:
         self._delete(context, detach_started=time.time())
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, detach_started: float | None = None
-    ) -> None:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger's event: a detach wait retries the delete, a gone wait ends."""
         outcome = WaitOutcome.from_event(event or {})
-        if detach_started is None:
+        detach_started = resume_state(event).get("detach_started")
+        if not isinstance(detach_started, int | float):
             result_of(outcome, task=self.task_id)
             return
         if outcome.status == "timeout":
@@ -100,7 +99,7 @@ class NeevDeleteVolumeOperator(NeevVolumeBaseOperator):
             Target.DETACHED,
             started_at=detach_started,
             timeout=self.detach_timeout,
-            resume_kwargs={"detach_started": detach_started},
+            resume={"detach_started": detach_started},
         )
 
     def _give_up_in_use(self) -> None:

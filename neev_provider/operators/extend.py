@@ -12,7 +12,7 @@ from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
 from neev_provider.client.readiness import Target, describe
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, result_of
-from neev_provider.operators.base import NeevVolumeBaseOperator
+from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
 # What to do when the volume is already larger than the target.
 IfLarger = Literal["succeed", "fail"]
@@ -53,11 +53,11 @@ class NeevExtendVolumeOperator(NeevVolumeBaseOperator):
         return self._advance(context, requested=False)
 
     def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, requested: bool = False
+        self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event: check the outcome, then take the next step."""
         result_of(WaitOutcome.from_event(event or {}), task=self.task_id)
-        return self._advance(context, requested=requested)
+        return self._advance(context, requested=bool(resume_state(event).get("requested")))
 
     def _advance(self, context: Context, *, requested: bool) -> dict[str, Any] | None:
         """Take the next step towards the target; returns once the volume is there."""
@@ -82,7 +82,7 @@ class NeevExtendVolumeOperator(NeevVolumeBaseOperator):
                 volume_id,
                 step,
                 min_size_gb=target if requested else None,
-                resume_kwargs={"requested": requested},
+                resume={"requested": requested},
             )
             result_of(outcome, task=self.task_id)
 

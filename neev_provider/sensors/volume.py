@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -22,6 +23,7 @@ from neev_provider.client.retry import is_transient
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import result_of
 from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE
 from neev_provider.triggers.volume import NeevVolumeTrigger
 
 DEFAULT_SENSOR_TIMEOUT = 30 * 60.0
@@ -119,7 +121,8 @@ class NeevVolumeSensor(BaseSensorOperator):
             poll_interval=float(self.poke_interval),
             started_at=started,
         )
-        self.defer(trigger=trigger, method_name="execute_complete")
+        backstop = timedelta(seconds=float(self.timeout) + DEFERRAL_BACKSTOP_GRACE)
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=backstop)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event, through the same path as the operators."""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from neev_provider._compat import BaseTrigger, TriggerEvent
+from neev_provider.client.errors import NotFoundError
 from neev_provider.client.readiness import Target
 from neev_provider.client.waiting import VolumeWatch, WaitOutcome, await_volume
 from neev_provider.hooks.neevcloud import NeevCloudHook
@@ -17,8 +18,15 @@ class NeevVolumeTrigger(BaseTrigger):
 
     The event is :meth:`~neev_provider.client.waiting.WaitOutcome.to_event`: ``status`` is
     ``success`` (with the volume), ``failed`` (the API reports a failure), ``timeout`` or
-    ``error``. Every argument is a JSON-safe primitive and none is a secret: the connection
-    is read in the triggerer.
+    ``error``, plus ``resume``: whatever the deferring task needs to go on. The resume step
+    reads its state from the event only, never from ``next_kwargs`` (which ``dag.test()`` on
+    Airflow 3.3 replaces with the event), so a real triggerer, a restarted one and ``dag.test()``
+    all resume alike. Every argument is a JSON-safe primitive and none is a secret: the
+    connection is read in the triggerer.
+
+    When the user kills the deferred task (mark failed or success, clear), Airflow 3.3+ calls
+    :meth:`on_kill`; with ``delete_on_kill`` it deletes the volume, which the task created and had
+    not yet handed on. A triggerer restart or a timeout does not call it.
 
     :param volume_id: the volume to watch.
     :param target: ``bound``, ``extended`` or ``deleted``.
@@ -27,6 +35,8 @@ class NeevVolumeTrigger(BaseTrigger):
     :param started_at: when the wait began (for progress messages).
     :param min_size_gb: also wait until the provisioned size reaches this.
     :param poll_interval: seconds between reads.
+    :param resume: JSON-safe state echoed in the event for the resume step (no secrets).
+    :param delete_on_kill: delete the volume if the user kills the task while it waits.
     """
 
     def __init__(
@@ -41,6 +51,8 @@ class NeevVolumeTrigger(BaseTrigger):
         min_size_gb: int | None = None,
         poll_interval: float = 10.0,
         started_at: float | None = None,
+        resume: dict[str, Any] | None = None,
+        delete_on_kill: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.volume_id = volume_id
@@ -52,6 +64,8 @@ class NeevVolumeTrigger(BaseTrigger):
         self.min_size_gb = min_size_gb
         self.poll_interval = float(poll_interval)
         self.started_at = time.time() if started_at is None else float(started_at)
+        self.resume = dict(resume or {})
+        self.delete_on_kill = bool(delete_on_kill)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the keyword arguments that rebuild this trigger."""
@@ -67,12 +81,36 @@ class NeevVolumeTrigger(BaseTrigger):
                 "min_size_gb": self.min_size_gb,
                 "poll_interval": self.poll_interval,
                 "started_at": self.started_at,
+                "resume": self.resume,
+                "delete_on_kill": self.delete_on_kill,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the wait is over; yield its single event."""
-        yield TriggerEvent((await self._wait()).to_event())  # type: ignore[no-untyped-call]
+        event = (await self._wait()).to_event()
+        event["resume"] = self.resume
+        yield TriggerEvent(event)  # type: ignore[no-untyped-call]
+
+    async def on_kill(self) -> None:
+        """Delete the volume when the user killed the waiting task and the task owned it (3.3+)."""
+        if not self.delete_on_kill:
+            return
+        hook = NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
+        try:
+            async with await hook.get_async_client() as client:
+                await client.delete_volume(self.volume_id)
+        except NotFoundError:
+            self.log.info("Volume %s was already gone when the task was killed", self.volume_id)
+        except Exception as error:
+            # on_kill must not raise: say what is left and what to do about it.
+            self.log.error(
+                "The task was killed; deleting its volume %s failed (%s): delete it by hand",
+                self.volume_id,
+                error,
+            )
+        else:
+            self.log.info("The task was killed while waiting: deleted its volume %s", self.volume_id)
 
     async def _wait(self) -> WaitOutcome:
         watch = VolumeWatch(

@@ -171,3 +171,47 @@ def test_login_can_be_faulted(neev_emulator):
     assert requests.post(url, json=body, timeout=10).status_code == 503
     assert requests.post(url, json=body, timeout=10).status_code == 200
     assert [entry["operation"] for entry in neev_emulator.requests()] == ["login", "login"]
+
+
+def _wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_late_commit_creates_after_the_client_gave_up(api, caplog):
+    api.server.inject("late_commit", operation="createNetworkVolume", seconds=0.5)
+    with pytest.raises(requests.Timeout):
+        api.session.post(
+            api.server.api_base() + "/volumes", json={**DEFAULT_BODY, "name": "late"}, timeout=0.1
+        )
+    assert api.server.volumes() == []  # the client gave up: a lookup now proves nothing
+    _wait_for(lambda: len(api.server.volumes()) == 1)
+    assert api.server.volumes()[0]["name"] == "late"
+    entry = api.server.requests()[0]
+    assert (entry["fault"], entry["status"]) == ("late_commit", 201)
+    assert not [r for r in caplog.records if r.name.startswith("uvicorn")]  # no traceback, no noise
+
+
+def test_error_then_commit_answers_504_and_commits(api, caplog):
+    api.server.inject("error_then_commit", operation="createNetworkVolume", seconds=0.3)
+    response = api.session.post(
+        api.server.api_base() + "/volumes", json={**DEFAULT_BODY, "name": "gateway"}, timeout=10
+    )
+    assert response.status_code == 504
+    assert response.json()["code"] == "gateway_timeout"
+    assert api.server.volumes() == []
+    _wait_for(lambda: len(api.server.volumes()) == 1)
+    assert api.server.volumes()[0]["name"] == "gateway"
+    assert not [r for r in caplog.records if r.name.startswith("uvicorn")]
+
+
+def test_a_client_leaving_during_latency_leaves_the_log_quiet(api, caplog):
+    api.server.inject("latency", seconds=0.4, times=2)
+    for _ in range(2):
+        with pytest.raises(requests.Timeout):
+            api.session.get(api.server.api_base() + "/volumes", timeout=0.05)
+    time.sleep(0.6)
+    assert api.list().status_code == 200
+    assert not [r for r in caplog.records if r.name.startswith("uvicorn")]

@@ -9,10 +9,10 @@ import pytest
 
 from neev_provider._compat import TaskDeferred
 from neev_provider.client import NeevCloudValidationError
+from neev_provider.client.naming import default_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, NeevVolumeTimeoutError
 from neev_provider.operators import NeevCreateVolumeOperator
-from neev_provider.operators.naming import default_volume_name
 from neev_provider.triggers import NeevVolumeTrigger
 from tests.operators.conftest import POLL, FakeTaskInstance, calls, resume, run_deferrable
 

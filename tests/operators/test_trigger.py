@@ -109,3 +109,28 @@ def test_transient_errors_do_not_end_the_wait(emulator: EmulatorServer, volume_i
     (event,) = run_trigger(trigger(volume_id))
     assert event["status"] == "success"
     assert calls(emulator, "getNetworkVolume") > 6
+
+
+def test_the_event_carries_the_resume_state(emulator: EmulatorServer, volume_id: str) -> None:
+    (event,) = run_trigger(trigger(volume_id, resume={"owned": True, "detach_started": 12.5}))
+    assert event["resume"] == {"owned": True, "detach_started": 12.5}
+
+
+@pytest.mark.parametrize(("delete_on_kill", "left"), [(True, 0), (False, 1)], ids=["owned", "not-owned"])
+def test_on_kill_deletes_only_an_owned_volume(
+    emulator: EmulatorServer, volume_id: str, delete_on_kill: bool, left: int
+) -> None:
+    emulator.configure(bind_delay=60)
+    rebuilt = rebuild(trigger(volume_id, delete_on_kill=delete_on_kill))
+
+    async def kill_while_waiting() -> None:
+        # What the triggerer does when a user marks the deferred task failed: cancel run(), then on_kill().
+        task = asyncio.ensure_future(rebuilt.run().__anext__())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await rebuilt.on_kill()
+
+    asyncio.run(kill_while_waiting())
+    assert len(emulator.volumes()) == left

@@ -51,7 +51,7 @@ from tests.support.spec import forbid_extras, load_spec
 #: Requests whose User-Agent starts with this come from this project's client.
 CLIENT_AGENT_PREFIX = "airflow-provider-neevcloud/"
 #: Fault kinds that replace or suppress the emulator's own answer.
-SHAPING_FAULTS = frozenset({"status", "drop", "commit_then_drop"})
+SHAPING_FAULTS = frozenset({"status", "drop", "commit_then_drop", "late_commit", "error_then_commit"})
 
 
 def _spec_server() -> tuple[str, str]:

@@ -1,0 +1,334 @@
+"""Make sure a task's volume exists once: look up, create, settle, converge, reconcile.
+
+The Storage API has no idempotency key, accepts duplicate names, and may commit a create after
+the client gave up on it (a read timeout, a gateway's 504). So "create the volume" is a short
+conversation, held by :class:`VolumeEnsurer`:
+
+1. **Look the name up first.** A volume bearing the task instance's own default name
+   (:func:`~neev_provider.client.naming.default_volume_name`) can only come from an earlier try of
+   the same task instance: it is *owned* and reconciled (step 4). A volume bearing a name the user
+   gave is adopted only if compatible, and never deleted.
+2. **Create.** A POST that fails ambiguously is never replayed blindly.
+3. **Settle.** After an ambiguous POST, the name is looked up again and again over a bounded
+   window with backoff, since a lookup right after it proves nothing; only when the window passes
+   with no volume is the POST sent again.
+4. **Converge and reconcile (own names only).** Several volumes bearing the task instance's own
+   name are all its own: the healthiest (then the oldest) is kept and the others are deleted.
+   Its own ``failed`` volume is deleted, and a ``terminated`` one waited out, before a new one is
+   created under the same name.
+
+Every volume the task holds is announced through ``on_volume`` before any wait or refusal, so an
+operator can push its id to XCom at once and a teardown can always clean up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Literal
+
+from neev_provider.client import validation
+from neev_provider.client.errors import (
+    AmbiguousRequestError,
+    DuplicateVolumeNameError,
+    NeevCloudError,
+    NotFoundError,
+    VolumeNotReusableError,
+    VolumeStillPresentError,
+)
+from neev_provider.client.logs import Logger
+from neev_provider.client.models import Volume, VolumeStatus
+
+if TYPE_CHECKING:
+    from neev_provider.client.endpoints import CreateVolumeRequest
+    from neev_provider.client.sync import NeevCloudClient
+
+log = logging.getLogger(__name__)
+
+IfExists = Literal["reuse", "fail"]
+_HEALTH = {VolumeStatus.BOUND: 0, VolumeStatus.PENDING: 1}
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class SettlePolicy:
+    """How long and how often to look for a volume whose create may have happened.
+
+    :param window: seconds to keep looking after an ambiguous create before creating again.
+    :param initial_delay: the first pause between lookups; it doubles up to ``max_delay``.
+    :param max_delay: the longest pause between lookups.
+    :param gone_timeout: seconds a failed or terminated own volume may take to disappear
+        before a new one of the same name is created.
+    :param gone_poll: seconds between lookups while waiting for it to disappear.
+    :param max_creates: POSTs per attempt whose outcome stayed unknown before giving up.
+    """
+
+    window: float = 30.0
+    initial_delay: float = 1.0
+    max_delay: float = 8.0
+    gone_timeout: float = 300.0
+    gone_poll: float = 5.0
+    max_creates: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("window", "initial_delay", "max_delay", "gone_timeout", "gone_poll"):
+            validation.non_negative_number(getattr(self, name), f"settle.{name}")
+        validation.page_number(self.max_creates, "settle.max_creates")
+
+
+@dataclass(frozen=True)
+class Ensured:
+    """The task's volume, and how it came to be.
+
+    :param owned: the task instance created it (in this try or an earlier one), so it may
+        delete it when a wait fails or the task is killed.
+    :param created: this try sent the POST that made it.
+    :param ambiguous: a POST of this try failed ambiguously, so a twin may still appear late;
+        :meth:`VolumeEnsurer.converge` removes it.
+    """
+
+    volume: Volume
+    owned: bool
+    created: bool
+    ambiguous: bool
+
+
+def adoption_problems(volume: Volume, request: CreateVolumeRequest) -> list[str]:
+    """List how an existing volume differs from what was asked, in ways that forbid reusing it."""
+    problems = []
+    if volume.region_id != request.region_id:
+        problems.append(f"regionID is {volume.region_id!r}, not {request.region_id!r}")
+    if volume.volume_mode != request.volume_mode:
+        problems.append(f"volumeMode is {volume.volume_mode!r}, not {request.volume_mode!r}")
+    if volume.capacity_gb < request.size_gb:
+        problems.append(f"sizeGB is {volume.capacity_gb}, smaller than the {request.size_gb} asked for")
+    if volume.status.is_failure:
+        problems.append(f"status is {volume.status.value}")
+    return problems
+
+
+def keep_order(volume: Volume) -> tuple[int, datetime, str]:
+    """Sort key of duplicates: the healthiest first, then the oldest, then by id (deterministic)."""
+    return (_HEALTH.get(volume.status, 2), volume.created_at or _NEVER, volume.id)
+
+
+def remove_twins(
+    client: NeevCloudClient, name: str, keep_id: str, *, own_name: bool, logger: Logger = log
+) -> list[str]:
+    """Delete the volumes named ``name`` other than ``keep_id``; return their ids.
+
+    Only a task instance's own default name proves that every volume bearing it is the task's: a
+    user-given name is only reported, never deleted, since a same-named volume may be somebody
+    else's.
+    """
+    others = [v for v in client.find_volumes_by_name(name) if v.id != keep_id]
+    if not own_name:
+        if others:
+            logger.warning(
+                "Other volumes are also named %s (%s); left alone, since the name was given, not generated",
+                name,
+                ", ".join(v.id for v in others),
+            )
+        return []
+    removed = [v.id for v in others if v.status is not VolumeStatus.TERMINATED]
+    for volume_id in removed:
+        _delete_quietly(client, volume_id, f"a late duplicate of {keep_id}", logger)
+    return removed
+
+
+def _delete_quietly(client: NeevCloudClient, volume_id: str, why: str, logger: Logger) -> None:
+    try:
+        client.delete_volume(volume_id)
+    except NotFoundError:
+        return
+    except NeevCloudError as error:
+        # Logged, not raised: the next lookup shows the volume again and tries once more.
+        logger.warning("Could not delete volume %s (%s): %s", volume_id, why, error)
+        return
+    logger.warning("Deleted volume %s: %s", volume_id, why)
+
+
+class VolumeEnsurer:
+    """Hold one try's conversation that ends with exactly one volume for the task.
+
+    :param client: the sync client, already scoped to the task's organisation and project.
+    :param request: what to create; its ``name`` is set.
+    :param own_name: the name is the task instance's default name, so every volume bearing it is
+        the task's own (from this try or an earlier one).
+    :param if_exists: a volume with a user-given name exists: ``reuse`` it if compatible, or ``fail``.
+    :param on_volume: called with each volume the task comes to hold, and whether the task owns it,
+        before any wait or refusal.
+    """
+
+    def __init__(
+        self,
+        client: NeevCloudClient,
+        request: CreateVolumeRequest,
+        *,
+        own_name: bool,
+        if_exists: IfExists = "reuse",
+        policy: SettlePolicy | None = None,
+        on_volume: Callable[[Volume, bool], None] = lambda volume, owned: None,
+        logger: Logger = log,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if request.name is None:
+            raise ValueError("the request must carry the name to look up")
+        self.client = client
+        self.request = request
+        self.name: str = request.name
+        self.own_name = own_name
+        self.if_exists = if_exists
+        self.policy = policy or SettlePolicy()
+        self.on_volume = on_volume
+        self.log = logger
+        self.sleep = sleep
+        self.clock = clock
+        self.ambiguous = False
+
+    # -- the conversation ------------------------------------------------------------------------
+
+    def ensure(self) -> Ensured:
+        """Return the task's volume: adopted from an earlier try, or created now."""
+        matches = self.client.find_volumes_by_name(self.name)
+        if self.own_name:
+            volume = self._reconcile(matches)
+            if volume is not None:
+                self._adopt_own(volume)
+                return Ensured(volume, owned=True, created=False, ambiguous=False)
+        elif matches:
+            existing = self._only(matches)
+            self._adopt_foreign(existing)
+            return Ensured(existing, owned=False, created=False, ambiguous=False)
+        return self.create()
+
+    def create(self) -> Ensured:
+        """POST the volume; after an ambiguous failure settle, and POST again only if nothing appears."""
+        for attempt in range(1, self.policy.max_creates + 1):
+            try:
+                volume = self.client.create_volume(self.request)
+            except AmbiguousRequestError as ambiguity:
+                self.ambiguous = True
+                self.log.warning(
+                    "Create of %s may or may not have happened (%s); looking the name up for up to %.0f s",
+                    self.name,
+                    ambiguity.cause,
+                    self.policy.window,
+                )
+                found = self._settle()
+                if found is not None:
+                    self.log.info("The create did happen: volume %s (%s)", found.id, self.name)
+                    self.on_volume(found, True)
+                    return Ensured(found, owned=True, created=True, ambiguous=True)
+                if attempt == self.policy.max_creates:
+                    raise
+                self.log.warning("No volume named %s appeared; creating it again", self.name)
+                continue
+            self.log.info(
+                "Created volume %s (%s, %d GB in %s)",
+                volume.id,
+                volume.name,
+                volume.size_gb,
+                volume.region_id,
+            )
+            self.on_volume(volume, True)
+            return Ensured(volume, owned=True, created=True, ambiguous=self.ambiguous)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def converge(self, keep_id: str) -> list[str]:
+        """Delete the task's own volumes other than ``keep_id`` (late twins); return their ids."""
+        return remove_twins(self.client, self.name, keep_id, own_name=self.own_name, logger=self.log)
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def _settle(self) -> Volume | None:
+        """Look the name up over the settle window; return the volume once it shows."""
+        deadline = self.clock() + self.policy.window
+        delay = self.policy.initial_delay
+        while True:
+            matches = self.client.find_volumes_by_name(self.name)
+            if matches:
+                if not self.own_name:
+                    return self._only(matches)
+                volume = self._reconcile(matches)
+                if volume is not None:
+                    return volume
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return None
+            self.sleep(min(delay, remaining))
+            delay = min(delay * 2, self.policy.max_delay)
+
+    def _reconcile(self, matches: list[Volume]) -> Volume | None:
+        """Bring the task's own volumes down to one usable volume, or to none; return it."""
+        deadline = self.clock() + self.policy.gone_timeout
+        while True:
+            alive = sorted((v for v in matches if not v.status.is_failure), key=keep_order)
+            failed = [v for v in matches if v.status is VolumeStatus.FAILED]
+            for volume in failed:
+                self.on_volume(volume, True)
+                self._delete(volume.id, f"its own volume from an earlier try, {volume.status.value}")
+            if alive:
+                for twin in alive[1:]:
+                    self._delete(twin.id, f"a duplicate of {alive[0].id}, created by an ambiguous retry")
+                return alive[0]
+            if not matches:
+                return None
+            if self.clock() >= deadline:
+                raise VolumeStillPresentError(
+                    f"volume(s) {', '.join(v.id for v in matches)} named {self.name!r} are still "
+                    f"{'/'.join(sorted({v.status.value for v in matches}))} after "
+                    f"{self.policy.gone_timeout:.0f} s; a new volume of that name can only be created "
+                    "once they are gone. Delete them, then clear this task.",
+                    volume_ids=[v.id for v in matches],
+                )
+            self.log.info(
+                "Waiting for volume(s) %s named %s to go away before creating it anew",
+                ", ".join(v.id for v in matches),
+                self.name,
+            )
+            self.sleep(self.policy.gone_poll)
+            matches = self.client.find_volumes_by_name(self.name)
+
+    def _delete(self, volume_id: str, why: str) -> None:
+        _delete_quietly(self.client, volume_id, why, self.log)
+
+    def _only(self, matches: list[Volume]) -> Volume:
+        if len(matches) > 1:
+            raise DuplicateVolumeNameError(self.name, [v.id for v in matches])
+        return matches[0]
+
+    def _adopt_own(self, volume: Volume) -> None:
+        self.on_volume(volume, True)
+        problems = adoption_problems(volume, self.request)
+        if problems:
+            raise VolumeNotReusableError(
+                f"volume {volume.id} ({self.name}), created by an earlier try of this task, no longer "
+                f"matches the request: {'; '.join(problems)}. Delete it, then clear this task.",
+                volume_id=volume.id,
+                problems=problems,
+            )
+        self.log.info("Reusing volume %s (%s), created by an earlier try of this task", volume.id, self.name)
+
+    def _adopt_foreign(self, volume: Volume) -> None:
+        if self.if_exists == "fail":
+            raise VolumeNotReusableError(
+                f"a volume named {self.name!r} already exists ({volume.id}) and if_exists='fail'; "
+                "delete it, choose another name, or set if_exists='reuse'",
+                volume_id=volume.id,
+                problems=["if_exists='fail'"],
+            )
+        problems = adoption_problems(volume, self.request)
+        if problems:
+            raise VolumeNotReusableError(
+                f"a volume named {self.name!r} already exists ({volume.id}) but cannot be reused: "
+                f"{'; '.join(problems)}. Delete it or choose another name.",
+                volume_id=volume.id,
+                problems=problems,
+            )
+        self.on_volume(volume, False)
+        self.log.info("Reusing volume %s (%s), which already existed", volume.id, self.name)
