@@ -40,6 +40,7 @@ def get_provider_info() -> dict[str, Any]:
                     "neev_provider.operators.create",
                     "neev_provider.operators.extend",
                     "neev_provider.operators.delete",
+                    "neev_provider.operators.reap",
                 ],
             }
         ],

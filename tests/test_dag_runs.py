@@ -145,3 +145,20 @@ def test_a_deferred_delete_keeps_waiting_for_the_detach(
     deletes = [r["status"] for r in neev_connection.requests() if r["operation"] == "deleteNetworkVolume"]
     assert deletes[0] == 400
     assert deletes[-1] == 204
+
+
+def test_example_reap_orphaned_volumes_keeps_what_is_young_or_named(
+    airflow_db: None, instant_emulator: EmulatorServer
+) -> None:
+    from neev_provider.client import CreateVolumeRequest
+    from neev_provider.client.naming import default_volume_name
+    from neev_provider.hooks.neevcloud import NeevCloudHook
+
+    client = NeevCloudHook().client
+    for name in ("team-datasets", default_volume_name("etl", "create_volume", "run-1")):
+        client.create_volume(CreateVolumeRequest(size_gb=10, region_id="as-south-1", name=name))
+
+    run = load_dag(DAGS / "reap_orphaned_volumes.py").test()
+
+    assert task_states(run) == {"reap_orphaned_volumes": "success"}
+    assert len(instant_emulator.volumes()) == 2  # one named by a person, one younger than max_age
