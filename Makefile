@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lint typecheck docs unit test test-matrix demo bench clean
+.PHONY: setup lint typecheck docs unit test test-matrix chaos demo bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ test: lint typecheck docs unit
 VERSIONS ?=
 test-matrix:
 	$(PYTHON) scripts/test_matrix.py $(if $(strip $(VERSIONS)),--versions $(VERSIONS))
+
+# 200 create -> extend -> delete lifecycles under random faults, kills and triggerer restarts; prints
+# one table and fails if a duplicate, an orphan, a wrong state, a foreign exception or a secret shows.
+# (make test runs a short seeded run of the same harness: tests/chaos/test_chaos.py.)
+LIFECYCLES ?= 200
+chaos: setup
+	$(BIN)/python -m tests.chaos --lifecycles $(LIFECYCLES)
 
 demo: setup
 	$(BIN)/python scripts/demo.py

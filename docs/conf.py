@@ -88,6 +88,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(airflow|requests|httpx|tenacity)(\..*)?"),
     (r"py:.*", r"(datetime|collections\.abc|typing|enum)(\..*)?"),
+    (r"py:class", r"timedelta|datetime"),
 ]
 
 

@@ -15,6 +15,7 @@ import contextlib
 import uuid
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,6 +118,8 @@ class EmulatorMiddleware:
                 await self.app(scope, receive, tagged)
             else:
                 await self._apply(rule, scope, receive, send, tagged)
+        except ClientDisconnect:
+            pass  # the client hung up while its body was read: nobody is left to answer
         finally:
             if tap is not None:
                 tap.close()
@@ -135,8 +138,11 @@ class EmulatorMiddleware:
         if rule.kind == "status":
             await _fault_response(rule)(scope, receive, tagged)
         elif rule.kind == "latency":
+            # The body is read first: a client that gives up during the pause leaves a request
+            # that is still handled (like a slow backend), not a ClientDisconnect traceback.
+            replay = await buffer_request(receive)
             await asyncio.sleep(rule.seconds or 0.0)
-            await self.app(scope, receive, tagged)
+            await self.app(scope, replay, tagged)
         elif rule.kind == "drop":
             await drop_connection(send, receive)
         elif rule.kind == "commit_then_drop":  # the state change happens, the answer never arrives

@@ -267,6 +267,10 @@ class EmulatorServer:
         entries: list[dict[str, Any]] = self._admin("GET", "/requests")["requests"]
         return entries
 
+    def clear_requests(self) -> None:
+        """Empty the request journal (it keeps the last 10,000 requests)."""
+        self._admin("DELETE", "/requests")
+
     def configure(self, **settings: float) -> dict[str, Any]:
         """Change ``bind_delay``, ``resize_delay``, ``delete_delay`` or ``token_ttl`` until the next reset."""
         current: dict[str, Any] = self._admin("PATCH", "/settings", dict(settings))

@@ -131,12 +131,32 @@ class Airflow:
                 raise TimeoutError(f"the DAG processor did not load {dag_id} in {timeout:.0f} s")
             time.sleep(1)
 
-    def run_dag(self, dag_id: str, timeout: float = 300) -> dict[str, Any]:
-        """Unpause and trigger ``dag_id``; return the finished run."""
+    def start_dag(self, dag_id: str) -> str:
+        """Unpause and trigger ``dag_id``; return the new run's id."""
         self.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
         created = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None})
         created.raise_for_status()
-        run_id = created.json()["dag_run_id"]
+        run_id: str = created.json()["dag_run_id"]
+        return run_id
+
+    def wait_for_task_state(
+        self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 120
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while self.task_states(dag_id, run_id).get(task_id) != state:
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{task_id} of {dag_id} not {state} after {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """What a user does with "Mark as failed/success" in the UI."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        self.api("PATCH", path, json={"new_state": state}).raise_for_status()
+
+    def run_dag(self, dag_id: str, timeout: float = 300) -> dict[str, Any]:
+        """Unpause and trigger ``dag_id``; return the finished run."""
+        run_id = self.start_dag(dag_id)
         deadline = time.monotonic() + timeout
         while True:
             run: dict[str, Any] = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()

@@ -9,11 +9,13 @@ API server nor a separate DAG processor, and cannot run the LocalExecutor on SQL
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from neev_provider._compat import BaseTrigger
 from neev_provider.emulator import EmulatorServer
 from tests.integration.services import Airflow, airflow_services
 from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
@@ -34,6 +36,7 @@ def fixture_airflow(
     dags.mkdir()
     shutil.copy(ROOT / "example_dags" / "scratch_volume_training.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "scratch_volume_failing_work.py", dags)
+    shutil.copy(ROOT / "tests" / "dags" / "killed_create.py", dags)
     extra_env = {
         "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
@@ -107,3 +110,51 @@ def test_the_api_server_serves_the_connection_form(airflow: Airflow) -> None:
 def test_the_provider_is_listed(airflow: Airflow) -> None:
     listed = airflow.cli("providers", "list", "-o", "json")
     assert "airflow-provider-neevcloud" in listed.stdout, listed.stderr
+
+
+def _wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "waiting_state"),
+    [
+        ("killed_create_in_worker", "running"),
+        pytest.param(
+            "killed_create_deferred",
+            "deferred",
+            marks=pytest.mark.skipif(
+                not hasattr(BaseTrigger, "on_kill"), reason="triggers get on_kill from Airflow 3.3 on"
+            ),
+        ),
+    ],
+    ids=["in-the-worker", "deferred"],
+)
+def test_a_create_killed_by_the_user_deletes_its_volume(
+    airflow: Airflow, emulator: EmulatorServer, dag_id: str, waiting_state: str
+) -> None:
+    emulator.configure(bind_delay=600)  # it would wait for ten minutes
+    airflow.wait_for_dag(dag_id)
+    run_id = airflow.start_dag(dag_id)
+    airflow.wait_for_task_state(dag_id, run_id, "create_volume", waiting_state)
+    _wait_until(lambda: len(emulator.volumes()) == 1, 60, "the volume was never created")
+    if waiting_state == "deferred":
+        # Killed before a triggerer picked the trigger up, no on_kill could run; that window is
+        # the reaper's. Here the user acts on a wait that is under way.
+        _wait_until(
+            lambda: any(
+                ".trigger." in name and "waiting for bound" in text
+                for name, text in airflow.task_logs(dag_id, run_id, "create_volume").items()
+            ),
+            60,
+            "the triggerer never ran the wait",
+        )
+
+    airflow.set_task_state(dag_id, run_id, "create_volume", "failed")
+
+    _wait_until(lambda: emulator.volumes() == [], 60, f"the killed task left {emulator.volumes()}")
+    assert [r["operation"] for r in emulator.requests()].count("createNetworkVolume") == 1

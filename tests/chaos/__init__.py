@@ -1,0 +1,1 @@
+"""The chaos suite: many volume lifecycles through the operators, under random faults and kills."""

@@ -1,0 +1,29 @@
+"""A short seeded chaos run: every promise holds over 32 lifecycles with a quarter of requests faulted.
+
+``make chaos`` runs the same harness over 200 lifecycles (``python -m tests.chaos``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.chaos.__main__ import MIN_FAULTED_SHARE
+from tests.chaos.harness import run_chaos
+from tests.support.contract import ContractMonitor
+
+
+def test_a_short_seeded_chaos_run_keeps_every_promise(
+    tmp_path: Path, contract_monitor: ContractMonitor
+) -> None:
+    report = run_chaos(32, seed=7, workdir=tmp_path, observer=contract_monitor.observe)
+    print(report.table())
+
+    assert report.lifecycles == 32
+    assert report.faulted_share >= MIN_FAULTED_SHARE
+    assert sum(report.kills.values()) >= 3  # create, extend and delete each lose a worker
+    assert report.trigger_restarts >= 1
+    assert report.duplicates_alive_at_end == 0
+    assert report.orphans == 0
+    assert report.wrong_states == []
+    assert report.foreign_exceptions == []
+    assert report.secret_sightings == []
