@@ -41,6 +41,7 @@ from neev_provider.client.errors import (
 )
 from neev_provider.client.logs import Logger
 from neev_provider.client.models import Volume, VolumeStatus
+from neev_provider.client.records import CreateMemory
 
 if TYPE_CHECKING:
     from neev_provider.client.endpoints import CreateVolumeRequest
@@ -161,6 +162,8 @@ class VolumeEnsurer:
     :param if_exists: a volume with a user-given name exists: ``reuse`` it if compatible, or ``fail``.
     :param on_volume: called with each volume the task comes to hold, and whether the task owns it,
         before any wait or refusal.
+    :param memory: the task instance's durable create record, where Airflow offers one
+        (:mod:`neev_provider.client.records`): it spares the project-wide lookup when it can.
     """
 
     def __init__(
@@ -172,6 +175,7 @@ class VolumeEnsurer:
         if_exists: IfExists = "reuse",
         policy: SettlePolicy | None = None,
         on_volume: Callable[[Volume, bool], None] = lambda volume, owned: None,
+        memory: CreateMemory | None = None,
         logger: Logger = log,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -185,6 +189,7 @@ class VolumeEnsurer:
         self.if_exists = if_exists
         self.policy = policy or SettlePolicy()
         self.on_volume = on_volume
+        self.memory = memory
         self.log = logger
         self.sleep = sleep
         self.clock = clock
@@ -194,6 +199,11 @@ class VolumeEnsurer:
 
     def ensure(self) -> Ensured:
         """Return the task's volume: adopted from an earlier try, or created now."""
+        known = self._from_memory()
+        if isinstance(known, Ensured):
+            return known
+        if known == "post":
+            return self.create()
         matches = self.client.find_volumes_by_name(self.name)
         if self.own_name:
             volume = self._reconcile(matches)
@@ -209,6 +219,7 @@ class VolumeEnsurer:
     def create(self) -> Ensured:
         """POST the volume; after an ambiguous failure settle, and POST again only if nothing appears."""
         for attempt in range(1, self.policy.max_creates + 1):
+            self._remember(None)
             try:
                 volume = self.client.create_volume(self.request)
             except AmbiguousRequestError as ambiguity:
@@ -222,6 +233,7 @@ class VolumeEnsurer:
                 found = self._settle()
                 if found is not None:
                     self.log.info("The create did happen: volume %s (%s)", found.id, self.name)
+                    self._remember(found.id)
                     self.on_volume(found, True)
                     return Ensured(found, owned=True, created=True, ambiguous=True)
                 if attempt == self.policy.max_creates:
@@ -235,6 +247,7 @@ class VolumeEnsurer:
                 volume.size_gb,
                 volume.region_id,
             )
+            self._remember(volume.id)
             self.on_volume(volume, True)
             return Ensured(volume, owned=True, created=True, ambiguous=self.ambiguous)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
@@ -244,6 +257,25 @@ class VolumeEnsurer:
         return remove_twins(self.client, self.name, keep_id, own_name=self.own_name, logger=self.log)
 
     # -- steps -----------------------------------------------------------------------------------
+
+    def _from_memory(self) -> Ensured | Literal["post", "lookup"]:
+        """Use the task's create record, where there is one, to skip the project-wide lookup."""
+        if self.memory is None or not self.own_name:
+            return "lookup"
+        shortcut = self.memory.shortcut(self.name)
+        if shortcut.action == "post":
+            self.log.info("First try of this task instance and nothing recorded: creating without a lookup")
+            return "post"
+        if shortcut.action == "get" and shortcut.volume_id is not None:
+            volume = self.client.find_volume(shortcut.volume_id)
+            if volume is not None and volume.name == self.name and not volume.status.is_failure:
+                self._adopt_own(volume)
+                return Ensured(volume, owned=True, created=False, ambiguous=False)
+        return "lookup"
+
+    def _remember(self, volume_id: str | None) -> None:
+        if self.memory is not None and self.own_name:
+            self.memory.remember(self.name, volume_id, ambiguous=self.ambiguous)
 
     def _settle(self) -> Volume | None:
         """Look the name up over the settle window; return the volume once it shows."""

@@ -20,9 +20,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import tenacity
+from typing import TYPE_CHECKING, Any
 
 from neev_provider.client.errors import (
     AmbiguousRequestError,
@@ -33,6 +31,9 @@ from neev_provider.client.errors import (
     RateLimitError,
     ServerError,
 )
+
+if TYPE_CHECKING:
+    import tenacity
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class RetryPolicy:
 
     def tenacity_arguments(self, operation: str, *, idempotent: bool) -> dict[str, Any]:
         """Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``."""
+        import tenacity
 
         def retry(state: tenacity.RetryCallState) -> bool:
             error = state.outcome.exception() if state.outcome else None

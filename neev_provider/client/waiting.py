@@ -14,15 +14,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from neev_provider.client.aio import AsyncNeevCloudClient
 from neev_provider.client.errors import NeevCloudError
 from neev_provider.client.logs import Logger
 from neev_provider.client.models import Volume
 from neev_provider.client.readiness import Failed, Ready, Target, describe, evaluate
 from neev_provider.client.retry import is_transient
-from neev_provider.client.sync import NeevCloudClient
+
+if TYPE_CHECKING:
+    from neev_provider.client.aio import AsyncNeevCloudClient
+    from neev_provider.client.sync import NeevCloudClient
 
 log = logging.getLogger(__name__)
 

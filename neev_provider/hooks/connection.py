@@ -18,6 +18,8 @@ extra         ``org_id``, ``project_id`` (required), ``region_id``, ``auth_type`
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,15 @@ class ConnectionFields:
 
     def __repr__(self) -> str:
         return f"ConnectionFields(conn_id={self.conn_id!r}, host={self.host!r}, login={self.login!r})"
+
+
+def fingerprint(fields: ConnectionFields) -> str:
+    """Return a digest of everything a client is built from, to notice a changed connection.
+
+    A digest, so that the secret it covers is never kept or compared in the clear.
+    """
+    material = [fields.host, fields.port, fields.login, fields.password, dict(fields.extra or {})]
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def extra_value(extra: Mapping[str, Any], name: str) -> Any:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import BaseHook, aget_connection, aget_extras, mask_secret
-from neev_provider.client.aio import AsyncNeevCloudClient
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.errors import NeevCloudError
-from neev_provider.client.sync import NeevCloudClient
-from neev_provider.hooks.connection import ConnectionFields, client_config, default_region
+from neev_provider.hooks.connection import ConnectionFields, client_config, default_region, fingerprint
 from neev_provider.hooks.form import CONN_FIELDS, HOOK_UI_FIELD_BEHAVIOUR
+
+if TYPE_CHECKING:
+    from neev_provider.client.aio import AsyncNeevCloudClient
+    from neev_provider.client.sync import NeevCloudClient
 
 
 class NeevCloudHook(BaseHook):
@@ -60,10 +62,13 @@ class NeevCloudHook(BaseHook):
     @cached_property
     def client(self) -> NeevCloudClient:
         """The sync client, built on first use and then reused."""
-        return NeevCloudClient(self.get_config())
+        return self.new_client()
 
     def new_client(self) -> NeevCloudClient:
         """Return a new sync client of its own (the caller closes it), e.g. for ``on_kill``."""
+        # Imported here: requests loads when a task first calls the API, not when a DAG is parsed.
+        from neev_provider.client.sync import NeevCloudClient
+
         return NeevCloudClient(self.get_config())
 
     def get_conn(self) -> NeevCloudClient:
@@ -75,14 +80,26 @@ class NeevCloudHook(BaseHook):
         """The connection's ``region_id`` extra, the default region of new volumes."""
         return default_region(self._fields)
 
-    async def get_async_client(self) -> AsyncNeevCloudClient:
-        """Return a new async client, reading the connection in a way safe inside the triggerer.
+    async def aget_config(self) -> tuple[ClientConfig, str]:
+        """Read the connection in a way safe inside the triggerer.
 
-        The caller closes it (``async with await hook.get_async_client() as client``).
+        :return: the client configuration, and a fingerprint of the connection's settings (a
+            digest, never the settings): it changes when the token, host or extras change.
         """
         connection = await aget_connection(self.neev_conn_id)
         fields = _fields_of(connection, self.neev_conn_id, extra=await aget_extras(connection))
         config = client_config(fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret)
+        return config, fingerprint(fields)
+
+    async def get_async_client(self) -> AsyncNeevCloudClient:
+        """Return a new async client of its own; the caller closes it.
+
+        Triggers do not use this: they share one client per connection through
+        :mod:`neev_provider.triggers.registry`.
+        """
+        from neev_provider.client.aio import AsyncNeevCloudClient
+
+        config, _ = await self.aget_config()
         return AsyncNeevCloudClient(config)
 
     # -- Airflow UI and CLI ---------------------------------------------------------

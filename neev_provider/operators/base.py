@@ -6,15 +6,17 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import BaseOperator, Context, default_deferrable
 from neev_provider.client import validation
 from neev_provider.client.readiness import Target
-from neev_provider.client.sync import NeevCloudClient
 from neev_provider.client.waiting import VolumeWatch, WaitOutcome, wait_for_volume
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers.volume import NeevVolumeTrigger
+
+if TYPE_CHECKING:
+    from neev_provider.client.sync import NeevCloudClient
 
 DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 30 * 60.0

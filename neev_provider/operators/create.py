@@ -14,6 +14,7 @@ from neev_provider.client.errors import NeevCloudValidationError, VolumeNotReusa
 from neev_provider.client.models import Volume
 from neev_provider.client.naming import default_volume_name
 from neev_provider.client.readiness import Target
+from neev_provider.client.records import CreateMemory
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, result_of
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
@@ -177,8 +178,16 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
                 gone_poll=self.poll_interval,
             ),
             on_volume=hold,
+            memory=self._memory(context),
             logger=self.log,
         )
+
+    def _memory(self, context: Context) -> CreateMemory | None:
+        """The task instance's durable create record: Airflow 3.3's task state store, if present."""
+        store = context.get("task_state_store")
+        if store is None:
+            return None
+        return CreateMemory(store, first_try=context["ti"].try_number == 1, logger=self.log)
 
     def _finish(
         self, context: Context, outcome: WaitOutcome, resume: Mapping[str, Any]

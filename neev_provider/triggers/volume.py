@@ -9,8 +9,9 @@ from typing import Any
 from neev_provider._compat import BaseTrigger, TriggerEvent
 from neev_provider.client.errors import NotFoundError
 from neev_provider.client.readiness import Target
-from neev_provider.client.waiting import VolumeWatch, WaitOutcome, await_volume
+from neev_provider.client.waiting import VolumeWatch, WaitOutcome
 from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.triggers.registry import ClientRegistry, ConnectionSetupError
 
 
 class NeevVolumeTrigger(BaseTrigger):
@@ -96,10 +97,11 @@ class NeevVolumeTrigger(BaseTrigger):
         """Delete the volume when the user killed the waiting task and the task owned it (3.3+)."""
         if not self.delete_on_kill:
             return
-        hook = NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
         try:
-            async with await hook.get_async_client() as client:
-                await client.delete_volume(self.volume_id)
+            async with ClientRegistry.current().lease(
+                self.neev_conn_id, self.org_id, self.project_id
+            ) as shared:
+                await shared.client.delete_volume(self.volume_id)
         except NotFoundError:
             self.log.info("Volume %s was already gone when the task was killed", self.volume_id)
         except Exception as error:
@@ -122,12 +124,13 @@ class NeevVolumeTrigger(BaseTrigger):
             started_at=self.started_at,
             logger=self.log,
         )
-        hook = NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
+        # Every trigger of this connection in this triggerer shares one client and one poll loop.
         try:
-            client = await hook.get_async_client()
-        except Exception as error:
+            async with ClientRegistry.current().lease(
+                self.neev_conn_id, self.org_id, self.project_id
+            ) as shared:
+                return await shared.poller.wait(watch, org_id=self.org_id, project_id=self.project_id)
+        except ConnectionSetupError as error:
             # A missing or broken connection is reported as an event: a raising trigger fails
             # generically, with no word of what to fix.
             return WaitOutcome("error", self.volume_id, f"connection {self.neev_conn_id!r}: {error}")
-        async with client:
-            return await await_volume(client, watch)

@@ -78,6 +78,7 @@ class ChaosReport:
     lifecycles: int = 0
     completed: int = 0
     failed_tasks: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
     requests: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     kills: Counter[str] = field(default_factory=Counter)
@@ -127,6 +128,7 @@ class ChaosReport:
         width = max(len(name) for name, _ in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
         lines.append(f"({self.seconds:.0f} s)")
+        lines += [f"  failed after all retries: {text}" for text in self.failures[:20]]
         lines += [f"  wrong: {text}" for text in self.wrong_states[:20]]
         lines += [f"  foreign: {text}" for text in self.foreign_exceptions[:20]]
         lines += [f"  secret: {text}" for text in self.secret_sightings[:20]]
@@ -252,6 +254,7 @@ class Chaos:
         self.report.trigger_restarts += result.trigger_restarts
         if not result.succeeded:
             self.report.failed_tasks[task] += 1
+            self.report.failures.append(f"{plan.label} {task}: {type(result.error).__name__}: {result.error}")
         for error in result.foreign_errors:
             self.report.foreign_exceptions.append(f"{plan.label} {task}: {type(error).__name__}: {error}")
         return result

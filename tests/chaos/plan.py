@@ -67,11 +67,11 @@ def fault_rules(seed: int) -> list[dict[str, Any]]:
     del seed  # the emulator's generator is seeded through its settings
     post = "POST"
     return [
-        {"kind": "status", "status": 503, "rate": 0.05},
-        {"kind": "status", "status": 500, "method": "GET", "rate": 0.03},
+        {"kind": "status", "status": 503, "rate": 0.07},
+        {"kind": "status", "status": 500, "method": "GET", "rate": 0.04},
         {"kind": "status", "status": 502, "rate": 0.02},
         {"kind": "status", "status": 429, "retry_after": 1, "rate": 0.04},
-        {"kind": "latency", "seconds": 0.15, "rate": 0.06},
+        {"kind": "latency", "seconds": 0.15, "rate": 0.07},
         {"kind": "latency", "seconds": 0.5, "rate": 0.02},  # past the client's 0.3 s timeout
         {"kind": "drop", "rate": 0.02},
         {"kind": "commit_then_drop", "method": post, "rate": 0.04},
