@@ -1,0 +1,131 @@
+"""What the provider adds to parsing a DAG file, next to the same DAG built from EmptyOperators.
+
+The DAG processor parses each file again and again, in a process that already has Airflow
+loaded; whatever a DAG file imports is paid on every parse. Two figures, each the median of
+``--runs`` fresh processes with Airflow preloaded:
+
+- importing ``neev_provider.operators``, ``.sensors`` and ``.triggers`` (goal: at most 30 ms);
+- executing each example DAG file, against a mirror of it in which every provider operator is an
+  ``EmptyOperator`` taking the same arguments (goal: at most 2x the mirror), printed as a ratio.
+
+Usage: ``python benchmarks/parse_cost.py [--runs 15]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "example_dags").glob("*.py"))
+
+# Airflow is loaded before the clock starts, as in the DAG processor.
+PRELOAD = """
+import time, runpy, sys
+try:
+    from airflow.sdk import DAG, BaseOperator, task
+except ImportError:
+    from airflow import DAG
+    from airflow.models import BaseOperator
+    from airflow.decorators import task
+try:
+    from airflow.providers.standard.operators.empty import EmptyOperator
+except ImportError:
+    from airflow.operators.empty import EmptyOperator
+"""
+
+MIRROR_HEADER = '''
+try:
+    from airflow.providers.standard.operators.empty import EmptyOperator as _Empty
+except ImportError:
+    from airflow.operators.empty import EmptyOperator as _Empty
+import inspect as _inspect
+try:
+    from airflow.sdk import BaseOperator as _Base
+except ImportError:
+    from airflow.models import BaseOperator as _Base
+_KNOWN = set(_inspect.signature(_Base.__init__).parameters)
+
+
+class _Mirror(_Empty):
+    """An EmptyOperator that takes (and ignores) the provider operator's own arguments."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{k: v for k, v in kwargs.items() if k in _KNOWN})
+
+
+NeevCreateVolumeOperator = NeevDeleteVolumeOperator = NeevExtendVolumeOperator = _Mirror
+NeevReapVolumesOperator = NeevVolumeSensor = _Mirror
+'''
+
+_IMPORT = re.compile(r"^from neev_provider\.[\w.]+ import (\([^)]*\)|[^\n]+)$", re.MULTILINE)
+
+
+def mirror_of(source: str) -> str:
+    """The DAG file with the provider's imports replaced by EmptyOperator stand-ins."""
+    body = _IMPORT.sub("", source)
+    head, sep, rest = body.partition("from __future__ import annotations\n")
+    return head + sep + MIRROR_HEADER + rest if sep else MIRROR_HEADER + body
+
+
+def timed(code: str, env: dict[str, str]) -> float:
+    """Run ``PRELOAD`` then time ``code`` in a fresh interpreter; return seconds."""
+    script = PRELOAD + f"\nstarted = time.perf_counter()\n{code}\nprint(time.perf_counter() - started)\n"
+    output = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return float(output.strip().splitlines()[-1])
+
+
+def median(code: str, env: dict[str, str], runs: int) -> float:
+    return statistics.median(timed(code, env) for _ in range(runs))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="neev-parse-") as tmp:
+        env = {**os.environ, "AIRFLOW_HOME": tmp, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+        imports = median(
+            "import neev_provider.operators, neev_provider.sensors, neev_provider.triggers", env, args.runs
+        )
+        http = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    PRELOAD + "\nbefore = set(sys.modules)\nimport neev_provider.operators, "
+                    "neev_provider.sensors, neev_provider.triggers\nprint(sorted({m.split('.')[0] for m in "
+                    "set(sys.modules) - before} & {'requests', 'urllib3', 'httpx', 'httpcore', 'tenacity'}))",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        print(
+            f"import of operators, sensors and triggers, Airflow loaded: {imports * 1000:.1f} ms (goal <= 30)"
+        )
+        print(f"HTTP libraries that import loads: {http}")
+        print(f"\n{'DAG file':<32} {'provider (ms)':>14} {'mirror (ms)':>12} {'ratio':>8}  (goal <= 2.0)")
+        for path in EXAMPLES:
+            mirror = Path(tmp) / f"mirror_{path.name}"
+            mirror.write_text(mirror_of(path.read_text()))
+            ours = median(f"runpy.run_path({str(path)!r})", env, args.runs)
+            theirs = median(f"runpy.run_path({str(mirror)!r})", env, args.runs)
+            print(f"{path.name:<32} {ours * 1000:>14.1f} {theirs * 1000:>12.1f} {ours / theirs:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
