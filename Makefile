@@ -3,15 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Pins everything installed, build backends included (pip applies PIP_CONSTRAINT to build envs too).
+# Pins everything installed, build backends included: pip >= 25.3 applies only build constraints in
+# its isolated build environments, hence the same file as PIP_BUILD_CONSTRAINT.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup lint typecheck docs unit test test-matrix demo bench clean
 
+# pip first: `--group` (the development tools, PEP 735 dependency groups) needs pip >= 25.1.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[emulator]' --group dev
 	touch $(STAMP)
 
 setup: $(STAMP)
