@@ -9,7 +9,7 @@ export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lint typecheck docs unit test test-matrix demo bench clean
+.PHONY: setup lint typecheck docs unit test test-matrix demo bench dist-check clean
 
 # pip first: `--group` (the development tools, PEP 735 dependency groups) needs pip >= 25.1.
 $(STAMP): pyproject.toml constraints.txt
@@ -44,9 +44,14 @@ test-matrix:
 demo: setup
 	$(BIN)/python scripts/demo.py
 
+# Build the sdist and wheel, twine check them, install the wheel alone into a new virtualenv and use
+# it there (providers list, connections test, an example DAG); details in scripts/dist_check.py.
+dist-check: setup
+	$(BIN)/python scripts/dist_check.py
+
 bench: setup
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/client_overhead.py
 
 clean:
-	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache .demo .dist-check dist
