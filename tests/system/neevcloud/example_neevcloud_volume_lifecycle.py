@@ -14,9 +14,9 @@ Configured by the environment, never by editing this file:
 * ``NEEVCLOUD_LOGIN_EMAIL`` and ``NEEVCLOUD_LOGIN_PASSWORD``: optional; also check login mode;
 * ``NEEVCLOUD_POLL_SECONDS``: seconds between reads while waiting (default 10).
 
-Run it with pytest (``pytest tests/system``, skipped unless the required variables are set) or
-with Airflow: ``AIRFLOW__CORE__DAGS_FOLDER=tests/system/neevcloud airflow dags test
-neevcloud_system_volume_lifecycle``.
+Run it with pytest (``pytest tests/system``, skipped unless the required variables are set) or,
+in an Airflow home with a metadata database (``airflow db migrate``), with Airflow:
+``AIRFLOW__CORE__DAGS_FOLDER=tests/system/neevcloud airflow dags test neevcloud_system_volume_lifecycle``.
 """
 
 from __future__ import annotations
