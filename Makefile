@@ -3,15 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Pins everything installed, build backends included (pip applies PIP_CONSTRAINT to build envs too).
+# Pins everything installed, build backends included: pip >= 25.3 applies only build constraints in
+# its isolated build environments, hence the same file as PIP_BUILD_CONSTRAINT.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lint typecheck docs unit test test-matrix chaos demo bench clean
+.PHONY: setup lint typecheck docs unit test test-matrix chaos demo bench dist-check clean
 
+# pip first: `--group` (the development tools, PEP 735 dependency groups) needs pip >= 25.1.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[emulator]' --group dev
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -47,9 +51,14 @@ chaos: setup
 demo: setup
 	$(BIN)/python scripts/demo.py
 
+# Build the sdist and wheel, twine check them, install the wheel alone into a new virtualenv and use
+# it there (providers list, connections test, an example DAG); details in scripts/dist_check.py.
+dist-check: setup
+	$(BIN)/python scripts/dist_check.py
+
 bench: setup
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/client_overhead.py
 
 clean:
-	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache .demo .dist-check dist

@@ -2,12 +2,14 @@
 
 The volume is a setup task and its deletion the matching teardown: the delete runs when
 the training fails too, so the volume never outlives the run. The wait is a separate,
-deferrable sensor, so no worker slot is held while the volume is provisioned.
+deferrable sensor, so no worker slot is held while the volume is provisioned. To see the
+teardown at work, trigger it with ``{"fail_training": true}`` (``make demo`` does both).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 try:
     from airflow.sdk import DAG, Param, task
@@ -30,6 +32,7 @@ with DAG(
         "region_id": Param("as-south-1", type="string", description="Region of the volume"),
         "size_gb": Param(100, type="integer", minimum=1, maximum=1000, description="Volume size in GB"),
         "mount_path": Param("/mnt/scratch", type="string", description="Where the job mounts it"),
+        "fail_training": Param(False, type="boolean", description="Make the training task fail"),
     },
 ) as dag:
     # [START howto_create_volume]
@@ -58,8 +61,11 @@ with DAG(
 
     # [START howto_use_volume]
     @task
-    def train(volume_id: str, mount_path: str) -> dict[str, str]:
+    def train(volume_id: str, mount_path: str, params: dict[str, Any] | None = None) -> dict[str, str]:
         """Stand-in for the training job: it would mount ``volume_id`` at ``mount_path``."""
+        # Airflow passes the DAG run's params to a task argument named `params`.
+        if params and params["fail_training"]:
+            raise RuntimeError(f"training on {volume_id} failed (the run set fail_training)")
         print(f"training with scratch volume {volume_id} mounted at {mount_path}")
         return {"volume_id": volume_id, "checkpoint": f"{mount_path}/checkpoints/final.pt"}
 

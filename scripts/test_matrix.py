@@ -13,9 +13,12 @@ is reused while its constraints and the packaging part of ``pyproject.toml`` are
 stamp records their hash). Only pytest runs per version: the unit tests and the ``dag.test()``
 runs of the example DAGs. Lint, type checks and the docs build run once, in ``make test``.
 
-``--lock`` resolves ``apache-airflow==V`` plus this package's ``[dev]`` extra (and the bounds in
-:data:`BOUNDS`) with pip's resolver in a scratch virtualenv and writes ``pip freeze`` as the
-version's constraints file.
+``--lock`` resolves ``apache-airflow==V`` plus this package with its ``[emulator]`` extra and
+the ``test`` dependency group (and the bounds in :data:`BOUNDS`) with pip's resolver in a scratch
+virtualenv and writes ``pip freeze`` as the version's constraints file.
+
+Every virtualenv first gets the pip pinned in the top-level ``constraints.txt``: installing a
+dependency group (``pip install --group``) needs pip 25.1 or later.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ MATRIX = ROOT / ".matrix"
 CONSTRAINTS = ROOT / "constraints"
 VERSIONS = ("2.10.5", "2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
 
-#: Requirements added to ``apache-airflow==V`` + ``.[dev]`` when a version's constraints are resolved.
+#: Requirements added to ``apache-airflow==V`` + :data:`INSTALL` when a version's constraints are resolved.
 BOUNDS: dict[str, tuple[str, ...]] = {
     # Without them dag.test() fails on 3.0 with ServerResponseError (the in-process execution API).
     "3.0.6": ("cadwyn<6", "fastapi<0.117"),
@@ -47,9 +50,11 @@ BOUNDS: dict[str, tuple[str, ...]] = {
     # in-process execution API reads: dag.test() tasks then fail with ServerResponseError.
     "3.2.2": ("fastapi<0.137", "svcs<26.2"),
 }
-#: Installed with every version so that its build backend is pinned too (pip applies
-#: PIP_CONSTRAINT to isolated build environments).
+#: Resolved with every version so that its constraints pin the build backend too (applied to pip's
+#: isolated build environments as PIP_BUILD_CONSTRAINT).
 BUILD_REQUIREMENTS = ("hatchling",)
+#: What every version's virtualenv installs: the package (editable) and what its tests need.
+INSTALL = ("--editable", ".[emulator]", "--group", "test")
 
 
 @dataclass
@@ -74,9 +79,12 @@ def _clean_env(constraints: Path | None) -> dict[str, str]:
     """The environment of child processes: no Airflow settings leak in, pip pinned to ``constraints``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
     env.pop("PIP_CONSTRAINT", None)  # the Makefile's, for .venv
+    env.pop("PIP_BUILD_CONSTRAINT", None)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     if constraints is not None:
         env["PIP_CONSTRAINT"] = str(constraints)
+        # pip >= 25.3 applies only build constraints to its isolated build environments.
+        env["PIP_BUILD_CONSTRAINT"] = str(constraints)
     return env
 
 
@@ -112,11 +120,18 @@ def ensure_venv(version: str) -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     env = _clean_env(constraints)
     subprocess.check_call([sys.executable, "-m", "venv", str(venv)], env=env)
+    upgrade_pip(venv)
     log = MATRIX / f"install-{version}.log"
-    if _run([str(venv / "bin" / "pip"), "install", "--editable", ".[dev]"], env=env, log=log):
+    if _run([str(venv / "bin" / "pip"), "install", *INSTALL], env=env, log=log):
         raise SystemExit(f"[{version}] installation failed; see {log.relative_to(ROOT)}")
     stamp.write_text(fingerprint + "\n")
     return venv
+
+
+def upgrade_pip(venv: Path) -> None:
+    """Install the pip that ``constraints.txt`` pins (``--group`` needs pip >= 25.1)."""
+    command = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip"]
+    subprocess.check_call(command, cwd=ROOT, env=_clean_env(ROOT / "constraints.txt"))
 
 
 def run_tests(version: str, venv: Path, pytest_args: list[str]) -> tuple[dict[str, int], int]:
@@ -151,12 +166,11 @@ def lock(version: str) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
     env = _clean_env(None)
     subprocess.check_call([sys.executable, "-m", "venv", str(scratch)], env=env)
+    upgrade_pip(scratch)
     pip = str(scratch / "bin" / "pip")
     requirements = [f"apache-airflow=={version}", *BOUNDS.get(version, ()), *BUILD_REQUIREMENTS]
-    print(f"[{version}] resolving {' '.join(requirements)} + .[dev]", flush=True)
-    subprocess.check_call(
-        [pip, "install", "--quiet", *requirements, "--editable", ".[dev]"], cwd=ROOT, env=env
-    )
+    print(f"[{version}] resolving {' '.join(requirements)} + {' '.join(INSTALL)}", flush=True)
+    subprocess.check_call([pip, "install", "--quiet", *requirements, *INSTALL], cwd=ROOT, env=env)
     frozen = subprocess.run(
         [pip, "freeze", "--exclude-editable"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout
@@ -164,7 +178,7 @@ def lock(version: str) -> None:
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     header = [
         f"# Airflow {version} for the test matrix: `pip freeze` after pip resolved apache-airflow=={version}",
-        f"# + '.[dev]' + {' '.join(requirements[1:])} on Python {python}.",
+        f"# + '.[emulator]' --group test + {' '.join(requirements[1:])} on Python {python}.",
         f"# Regenerate with: python scripts/test_matrix.py --lock {version}",
     ]
     CONSTRAINTS.mkdir(exist_ok=True)

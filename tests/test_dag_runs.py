@@ -85,6 +85,22 @@ def test_example_scratch_volume_training(airflow_db: None, instant_emulator: Emu
     assert instant_emulator.volumes() == []
 
 
+def test_example_scratch_volume_training_when_training_fails(
+    airflow_db: None, instant_emulator: EmulatorServer
+) -> None:
+    # The second run of `make demo`: the teardown deletes the volume all the same.
+    run = load_dag(DAGS / "scratch_volume_training.py").test(run_conf={"fail_training": True})
+
+    states = task_states(run)
+    assert states == {
+        "create_volume": "success",
+        "wait_bound": "success",
+        "train": "failed",
+        "delete_volume": "success",
+    }
+    assert instant_emulator.volumes() == []
+
+
 def test_example_scheduled_provisioning(airflow_db: None, instant_emulator: EmulatorServer) -> None:
     run = load_dag(DAGS / "scheduled_provisioning.py").test()
 

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from neev_provider.client.aio import AsyncNeevCloudClient
     from neev_provider.client.auth import LoginAuth, TokenAuth
+    from neev_provider.client.cleanup import delete_owned_volume
     from neev_provider.client.config import DEFAULT_HOST, ClientConfig
     from neev_provider.client.endpoints import CreateVolumeRequest, ProjectScope
+    from neev_provider.client.ensure import Ensured, SettlePolicy, VolumeEnsurer, remove_twins
     from neev_provider.client.errors import (
         AmbiguousRequestError,
         AuthenticationError,
@@ -38,6 +40,10 @@ if TYPE_CHECKING:
         VolumeStillPresentError,
     )
     from neev_provider.client.models import Attachment, ExtensionStatus, Page, Volume, VolumeStatus
+    from neev_provider.client.naming import default_volume_name, is_default_name
+    from neev_provider.client.polling import SharedPoller
+    from neev_provider.client.reaper import ReapReport, Verdict, reap
+    from neev_provider.client.records import CreateMemory
     from neev_provider.client.retry import RetryPolicy
     from neev_provider.client.sync import NeevCloudClient
 
@@ -45,6 +51,18 @@ if TYPE_CHECKING:
 # (requests, httpx) load only when a client class is first used, so that importing the
 # operators while a DAG file is parsed costs no HTTP stack.
 _EXPORTS: dict[str, str] = {
+    "SharedPoller": "neev_provider.client.polling",
+    "is_default_name": "neev_provider.client.naming",
+    "default_volume_name": "neev_provider.client.naming",
+    "Verdict": "neev_provider.client.reaper",
+    "ReapReport": "neev_provider.client.reaper",
+    "reap": "neev_provider.client.reaper",
+    "CreateMemory": "neev_provider.client.records",
+    "delete_owned_volume": "neev_provider.client.cleanup",
+    "remove_twins": "neev_provider.client.ensure",
+    "Ensured": "neev_provider.client.ensure",
+    "SettlePolicy": "neev_provider.client.ensure",
+    "VolumeEnsurer": "neev_provider.client.ensure",
     "AmbiguousRequestError": "neev_provider.client.errors",
     "AsyncNeevCloudClient": "neev_provider.client.aio",
     "Attachment": "neev_provider.client.models",
@@ -88,8 +106,10 @@ __all__ = [
     "BadRequestError",
     "ClientConfig",
     "ConflictError",
+    "CreateMemory",
     "CreateVolumeRequest",
     "DuplicateVolumeNameError",
+    "Ensured",
     "ExtensionStatus",
     "LoginAuth",
     "NeevCloudAPIError",
@@ -103,15 +123,25 @@ __all__ = [
     "PermissionDeniedError",
     "ProjectScope",
     "RateLimitError",
+    "ReapReport",
     "RetryPolicy",
     "ServerError",
+    "SettlePolicy",
+    "SharedPoller",
     "TokenAuth",
     "UnexpectedResponseError",
+    "Verdict",
     "Volume",
+    "VolumeEnsurer",
     "VolumeInUseError",
     "VolumeNotReusableError",
     "VolumeStatus",
     "VolumeStillPresentError",
+    "default_volume_name",
+    "delete_owned_volume",
+    "is_default_name",
+    "reap",
+    "remove_twins",
 ]
 
 

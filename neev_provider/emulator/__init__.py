@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from neev_provider.emulator.connection import airflow_connection
 from neev_provider.emulator.settings import EmulatorSettings
 from neev_provider.emulator.tap import Exchange, Observer
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from neev_provider.emulator.app import create_app
     from neev_provider.emulator.server import EmulatorServer
 
-__all__ = ["EmulatorServer", "EmulatorSettings", "Exchange", "Observer", "create_app"]
+__all__ = ["EmulatorServer", "EmulatorSettings", "Exchange", "Observer", "airflow_connection", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
