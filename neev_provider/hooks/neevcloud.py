@@ -10,8 +10,8 @@ from neev_provider.client.aio import AsyncNeevCloudClient
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.errors import NeevCloudError
 from neev_provider.client.sync import NeevCloudClient
-from neev_provider.hooks.connection import ConnectionFields, client_config, default_region
-from neev_provider.hooks.form import CONN_FIELDS, HOOK_UI_FIELD_BEHAVIOUR
+from neev_provider.hooks.connection import ConnectionFields, client_config, default_region, extra_value
+from neev_provider.hooks.form import HOOK_UI_FIELD_BEHAVIOUR, connection_form_widgets
 
 
 class NeevCloudHook(BaseHook):
@@ -71,6 +71,12 @@ class NeevCloudHook(BaseHook):
         """The connection's ``region_id`` extra, the default region of new volumes."""
         return default_region(self._fields)
 
+    @property
+    def console_url_template(self) -> str | None:
+        """The connection's ``console_url`` extra: the template of the NeevCloud console link."""
+        value = extra_value(self._fields.extra or {}, "console_url")
+        return str(value) if value else None
+
     async def get_async_client(self) -> AsyncNeevCloudClient:
         """Return a new async client, reading the connection in a way safe inside the triggerer.
 
@@ -101,14 +107,7 @@ class NeevCloudHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Return the extra fields of the connection form (Airflow < 3.2)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import StringField
-
-        return {
-            name: StringField(lazy_gettext(spec["label"]), widget=BS3TextFieldWidget())
-            for name, spec in CONN_FIELDS.items()
-        }
+        return connection_form_widgets()
 
 
 def _fields_of(connection: Any, conn_id: str, *, extra: dict[str, Any] | None = None) -> ConnectionFields:

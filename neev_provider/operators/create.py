@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from neev_provider._compat import Context
+from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.endpoints import CreateVolumeRequest
 from neev_provider.client.errors import AmbiguousRequestError, NeevCloudError, NeevCloudValidationError
@@ -13,6 +14,8 @@ from neev_provider.client.models import Volume
 from neev_provider.client.readiness import Target
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, result_of
+from neev_provider.lineage import NeevVolumeLineageMixin
+from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator
 from neev_provider.operators.naming import default_volume_name
 
@@ -36,7 +39,7 @@ def adoption_problems(volume: Volume, request: CreateVolumeRequest) -> list[str]
     return problems
 
 
-class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
+class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     """Create a network volume, exactly once per task instance, and wait until it is bound.
 
     The volume is named deterministically from the DAG, task, run and map index unless
@@ -75,6 +78,8 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
         "neev_conn_id",
     )
     ui_color = "#d8f0e4"
+    operator_extra_links = (NeevVolumeLink(),)
+    lineage_change = "CREATE"
 
     def __init__(
         self,
@@ -107,18 +112,19 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
         request = self._request(context)
         volume, owned = self._ensure_volume(request, default_name=self.name is None)
         context["ti"].xcom_push(key="volume_id", value=volume.id)
+        persist_volume_link(context, self.hook, volume.id, region_id=volume.region_id, log=self.log)
         if self.mount_path:
             context["ti"].xcom_push(key="mount_path", value=self.mount_path)
         if not self.wait_for_completion:
             return volume.to_dict()
         outcome = self.wait(context, volume.id, Target.BOUND, resume_kwargs={"owned": owned})
-        return self._finish(outcome, owned)
+        return announce_volume(self, context, self._finish(outcome, owned))
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, owned: bool = False
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event, on the same path as a wait in the worker."""
-        return self._finish(WaitOutcome.from_event(event or {}), owned)
+        return announce_volume(self, context, self._finish(WaitOutcome.from_event(event or {}), owned))
 
     def _request(self, context: Context) -> CreateVolumeRequest:
         region = self.region_id or self.hook.default_region
