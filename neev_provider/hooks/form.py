@@ -8,9 +8,11 @@ hook's ``get_ui_field_behaviour`` and ``get_connection_form_widgets``, built her
 
 What each UI makes of it: Airflow 3's React form shows the description under every extra
 field, a required mark on a field whose schema type excludes ``null``, a drop-down for an
-``enum``, a switch for a boolean, and the default as the initial value; it shows a custom
-placeholder only on the standard fields, and on an extra text field only the suggestions
-of ``examples``. Airflow 2's form shows the ``placeholders`` on every field.
+``enum``, a switch for a boolean, and the default as the initial value of a number. It
+shows custom placeholders on the standard fields only; an extra text field gets a
+placeholder ("Start typing to see options") only when it has ``examples``, offered as
+suggestions, so every text field here has them (the documented id formats). Airflow 2's
+form shows the ``placeholders`` on every field, extra fields included.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "e.g. org-abc123. A task's org_id overrides it.",
         "org-abc123",
         required=True,
+        examples=("org-abc123",),
     ),
     ExtraField(
         "project_id",
@@ -74,6 +77,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "A task's project_id overrides it.",
         "prj-abc123",
         required=True,
+        examples=("prj-abc123",),
     ),
     ExtraField(
         "region_id",
@@ -123,21 +127,21 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "The NeevCloud link on volume tasks; {org_id}, {project_id}, {region_id} and {volume_id} are "
         f"filled in. Default: {DEFAULT_CONSOLE_URL}",
         DEFAULT_CONSOLE_URL,
+        examples=(DEFAULT_CONSOLE_URL,),
     ),
 )
 
 #: The standard fields: hidden ones, and labels and placeholders of the shown ones.
 HIDDEN_FIELDS = ["schema", "port"]
-STANDARD_FIELDS: dict[str, tuple[str | None, str]] = {
+STANDARD_FIELDS: dict[str, tuple[str, str]] = {
     "host": ("API base URL", "https://api.ai.neevcloud.com"),
     "login": ("E-mail (login mode only)", "you@example.com"),
     "password": ("API token", "pat-nc-… (the account password in login mode)"),
-    "description": (None, "What this connection is for, e.g. training volumes of team X"),
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": HIDDEN_FIELDS,
-    "relabeling": {name: label for name, (label, _) in STANDARD_FIELDS.items() if label},
+    "relabeling": {name: label for name, (label, _) in STANDARD_FIELDS.items()},
     "placeholders": {
         **{name: placeholder for name, (_, placeholder) in STANDARD_FIELDS.items()},
         **{field.name: field.placeholder for field in EXTRA_FIELDS},
