@@ -1,4 +1,4 @@
-"""Debian's Chromium for the browser tests: installed where missing, started with flags that suit a closed network.
+"""Debian's Chromium for the browser tests: installed where missing, started with flags for a closed network.
 
 Playwright drives it through ``executable_path``; Playwright's own browser download is never used.
 Run ``python -m tests.browser.chromium`` to install it by hand.

@@ -152,7 +152,7 @@ def test_a_saved_connection_tests_green_then_red_with_a_wrong_token(
     page.screenshot(path=shots / "02-saved.png")
 
     stored = api_server.api("GET", f"/api/v2/connections/{CONN_ID}").json()
-    assert stored["port"] is None and stored["schema"] is None
+    assert (stored["port"], stored["schema"]) == (None, None)
     assert json.loads(stored["extra"]) == {
         "org_id": "org-emulator",
         "project_id": "prj-emulator",
