@@ -56,7 +56,7 @@ language = "en"
 
 html_theme = "furo"
 html_title = f"airflow-provider-neevcloud {release}"
-html_static_path: list[str] = []
+html_static_path: list[str] = ["_static"]
 html_copy_source = False
 # Plain "::" blocks are messages and diagrams; code blocks name their language.
 highlight_language = "none"

@@ -21,7 +21,7 @@ from neev_provider.client import validation
 from neev_provider.lineage import VolumeRef, volume_dataset
 
 SCHEME = "neevcloud"
-#: The volume as an operator returns it (``None`` when it returned nothing).
+# The volume as an operator returns it (None when it returned nothing).
 V = TypeVar("V", bound="Mapping[str, Any] | None")
 _SHAPE = "neevcloud://{org_id}/{project_id}/{volume name}"
 #: The extra of an asset event: its key, and the volume's field (as the API spells it) it carries.

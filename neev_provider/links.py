@@ -62,7 +62,7 @@ def check_template(template: str) -> str:
 def console_url(
     template: str | None, *, org_id: str, project_id: str, volume_id: str, region_id: str | None = None
 ) -> str:
-    """Fill in the console URL template (default: :data:`~neev_provider.hooks.form.DEFAULT_CONSOLE_URL`)."""
+    """Fill in the console URL template (default: ``DEFAULT_CONSOLE_URL`` of the connection form)."""
     values = {"org_id": org_id, "project_id": project_id, "volume_id": volume_id}
     values["region_id"] = region_id or ""
     quoted = {name: quote(value, safe="") for name, value in values.items()}

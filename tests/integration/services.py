@@ -149,6 +149,18 @@ class Airflow:
                 raise TimeoutError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f} s")
             time.sleep(2)
 
+    def wait_for_run(self, dag_id: str, timeout: float = 180) -> dict[str, Any]:
+        """Wait until the scheduler has started a run of ``dag_id`` and it has finished; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns").json()["dag_runs"]
+            if runs and runs[-1]["state"] in ("success", "failed"):
+                return dict(runs[-1])
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no finished run of {dag_id} after {timeout:.0f} s: {runs}")
+            time.sleep(2)
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         body = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
         return {ti["task_id"]: ti["state"] for ti in body["task_instances"]}
