@@ -56,7 +56,7 @@ language = "en"
 
 html_theme = "furo"
 html_title = f"airflow-provider-neevcloud {release}"
-html_static_path: list[str] = []
+html_static_path: list[str] = ["_static"]
 html_copy_source = False
 # Plain "::" blocks are messages and diagrams; code blocks name their language.
 highlight_language = "none"
@@ -140,6 +140,10 @@ _INTERNAL = {
     "error_from_response",  # neev_provider.client.errors
     "evaluate",  # neev_provider.client.readiness
     "Tap",  # neev_provider.emulator.tap
+    "resume_state",  # neev_provider.operators.base
+    "Store",  # neev_provider.client.records: the get/set of Airflow's task state store
+    "SharedClient",  # neev_provider.triggers.registry
+    "RECHECK_SECONDS",
 }
 
 

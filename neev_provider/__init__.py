@@ -13,6 +13,13 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "get_provider_info"]
 
 _INTEGRATION = "NeevCloud Storage"
+# The ``neevcloud`` asset URI scheme: Airflow 3 reads "asset-uris", Airflow 2 "dataset-uris".
+_VOLUME_URIS = {
+    "schemes": ["neevcloud"],
+    "handler": "neev_provider.assets.sanitize_uri",
+    "factory": "neev_provider.assets.create_asset",
+    "to_openlineage_converter": "neev_provider.assets.convert_asset_to_openlineage",
+}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -46,6 +53,9 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["neev_provider.sensors.volume"]}],
         "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["neev_provider.triggers.volume"]}],
+        "extra-links": ["neev_provider.links.NeevVolumeLink"],
+        "asset-uris": [_VOLUME_URIS],
+        "dataset-uris": [_VOLUME_URIS],
         "connection-types": [
             {
                 "connection-type": "neevcloud",

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow.sdk import (
+        Asset,
+        AssetAlias,
         BaseHook,
         BaseOperator,
+        BaseOperatorLink,
         BaseSensorOperator,
         Connection,
         Context,
@@ -66,6 +69,13 @@ else:
         except ImportError:  # Airflow 2.x
             from airflow.utils.log.secrets_masker import mask_secret
 
+    try:  # Airflow 3.0+
+        from airflow.sdk import Asset, AssetAlias, BaseOperatorLink
+    except ImportError:  # Airflow 2.x: assets were datasets
+        from airflow.datasets import Dataset as Asset
+        from airflow.datasets import DatasetAlias as AssetAlias
+        from airflow.models.baseoperatorlink import BaseOperatorLink
+
 # Triggers live in core on every supported version, never in the task SDK.
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -73,8 +83,11 @@ __all__ = [
     "AirflowException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "Asset",
+    "AssetAlias",
     "BaseHook",
     "BaseOperator",
+    "BaseOperatorLink",
     "BaseSensorOperator",
     "BaseTrigger",
     "Context",
@@ -85,6 +98,7 @@ __all__ = [
     "aget_extras",
     "conf",
     "default_deferrable",
+    "get_xcom_value",
     "mask_secret",
 ]
 
@@ -92,6 +106,22 @@ __all__ = [
 def default_deferrable() -> bool:
     """Return ``[operators] default_deferrable``, the default of every ``deferrable`` argument."""
     return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
+
+
+def get_xcom_value(ti_key: Any, key: str) -> Any:
+    """Read one XCom of a task instance: in the worker on Airflow 3, in the webserver on Airflow 2.
+
+    Imported when called: the XCom classes pull in the metadata DB models (2.x) or resolve the
+    configured XCom backend (3.x), which parsing a DAG file does not need.
+    """
+    try:  # Airflow 3.1+
+        from airflow.sdk.execution_time.xcom import XCom
+    except ImportError:
+        try:  # Airflow 3.0
+            from airflow.sdk.bases.xcom import BaseXCom as XCom
+        except ImportError:  # Airflow 2.x
+            from airflow.models.xcom import XCom  # type: ignore[no-redef]
+    return XCom.get_value(ti_key=ti_key, key=key)
 
 
 async def aget_connection(conn_id: str) -> Connection:

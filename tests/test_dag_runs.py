@@ -178,3 +178,68 @@ def test_example_reap_orphaned_volumes_keeps_what_is_young_or_named(
 
     assert task_states(run) == {"reap_orphaned_volumes": "success"}
     assert len(instant_emulator.volumes()) == 2  # one named by a person, one younger than max_age
+
+
+def sync_to_db(dag: Any) -> None:
+    """Airflow 2's dag.test() records an alias's event only for a DAG already in the DB (3 syncs itself)."""
+    if importlib.util.find_spec("airflow.sdk") is None:
+        dag.sync_to_db()
+
+
+def asset_events(uri: str) -> list[Any]:
+    """The asset events (dataset events on Airflow 2) recorded for ``uri``."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    try:
+        from airflow.models.asset import AssetEvent as Event
+        from airflow.models.asset import AssetModel as Model
+    except ImportError:  # Airflow 2
+        from airflow.models.dataset import DatasetEvent as Event  # type: ignore[no-redef]
+        from airflow.models.dataset import DatasetModel as Model
+
+    model_id = Event.asset_id if hasattr(Event, "asset_id") else Event.dataset_id
+    with create_session() as session:
+        events = session.scalars(
+            select(Event).join(Model, model_id == Model.id).where(Model.uri == uri)
+        ).all()
+        return [(event.extra, [alias.name for alias in event.source_aliases]) for event in events]
+
+
+def test_example_training_data_volume_announces_the_bound_volume(
+    airflow_db: None, instant_emulator: EmulatorServer
+) -> None:
+    dag = load_dag(DAGS / "training_data_volume.py")
+    sync_to_db(dag)
+    run = dag.test()
+
+    assert task_states(run) == {"create_volume": "success"}
+    (volume,) = instant_emulator.volumes()
+    uri = "neevcloud://org-emulator/prj-emulator/training-data"
+    extra = {"volume_id": volume["id"], "size_gb": 50, "region_id": "as-south-1"}
+    assert (extra, ["neevcloud-training-data"]) in [
+        ({k: e.get(k) for k in extra}, aliases) for e, aliases in asset_events(uri)
+    ]
+    # The consumer is scheduled on that alias (Airflow 3 says asset, Airflow 2 dataset).
+    timetable = load_dag(DAGS / "train_on_ready_volume.py").timetable
+    condition = getattr(timetable, "asset_condition", None) or timetable.dataset_condition
+    assert [alias.name for alias in condition.objects] == ["neevcloud-training-data"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("airflow.sdk") is not None,
+    reason="on Airflow 3 the API server reads the link's XCom itself (tests/integration)",
+)
+def test_on_airflow_2_the_webserver_reads_the_console_link(
+    airflow_db: None, instant_emulator: EmulatorServer
+) -> None:
+    from neev_provider.links import NeevVolumeLink
+
+    dag = load_dag(DAGS / "training_data_volume.py")
+    sync_to_db(dag)
+    run = dag.test()
+
+    (volume,) = instant_emulator.volumes()
+    ti = run.get_task_instance("create_volume")
+    link = NeevVolumeLink().get_link(dag.get_task("create_volume"), ti_key=ti.key)
+    assert link.endswith(f"/orgs/org-emulator/projects/prj-emulator/storage/network-volumes/{volume['id']}")

@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Any
 from neev_provider._compat import BaseHook, aget_connection, aget_extras, mask_secret
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.errors import NeevCloudError
-from neev_provider.hooks.connection import ConnectionFields, client_config, default_region, fingerprint
-from neev_provider.hooks.form import CONN_FIELDS, HOOK_UI_FIELD_BEHAVIOUR
+from neev_provider.hooks.connection import (
+    ConnectionFields,
+    client_config,
+    default_region,
+    extra_value,
+    fingerprint,
+)
+from neev_provider.hooks.form import HOOK_UI_FIELD_BEHAVIOUR, connection_form_widgets
 
 if TYPE_CHECKING:
     from neev_provider.client.aio import AsyncNeevCloudClient
@@ -80,6 +86,12 @@ class NeevCloudHook(BaseHook):
         """The connection's ``region_id`` extra, the default region of new volumes."""
         return default_region(self._fields)
 
+    @property
+    def console_url_template(self) -> str | None:
+        """The connection's ``console_url`` extra: the template of the NeevCloud console link."""
+        value = extra_value(self._fields.extra or {}, "console_url")
+        return str(value) if value else None
+
     async def aget_config(self) -> tuple[ClientConfig, str]:
         """Read the connection in a way safe inside the triggerer.
 
@@ -122,14 +134,7 @@ class NeevCloudHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Return the extra fields of the connection form (Airflow < 3.2)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import StringField
-
-        return {
-            name: StringField(lazy_gettext(spec["label"]), widget=BS3TextFieldWidget())
-            for name, spec in CONN_FIELDS.items()
-        }
+        return connection_form_widgets()
 
 
 def _fields_of(connection: Any, conn_id: str, *, extra: dict[str, Any] | None = None) -> ConnectionFields:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neev_provider._compat import Context
+from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.cleanup import DEFAULT_CLEANUP_SECONDS, delete_owned_volume
 from neev_provider.client.endpoints import CreateVolumeRequest
@@ -17,12 +18,14 @@ from neev_provider.client.readiness import Target
 from neev_provider.client.records import CreateMemory
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, result_of
+from neev_provider.lineage import NeevVolumeLineageMixin
+from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
 DEFAULT_SETTLE_WINDOW = 30.0
 
 
-class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
+class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     """Create a network volume, exactly once per task instance, and wait until it is bound.
 
     The volume is named deterministically from the DAG, task, run and map index unless
@@ -70,6 +73,8 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
         "neev_conn_id",
     )
     ui_color = "#d8f0e4"
+    operator_extra_links = (NeevVolumeLink(),)
+    lineage_change = "CREATE"
 
     def __init__(
         self,
@@ -119,13 +124,14 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
             return volume.to_dict()
         resume = {"owned": ensured.owned, "ambiguous": ensured.ambiguous, "name": request.name}
         outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
-        return self._finish(context, outcome, resume)
+        return announce_volume(self, context, self._finish(context, outcome, resume))
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event, on the same path as a wait in the worker."""
-        return self._finish(context, WaitOutcome.from_event(event or {}), resume_state(event))
+        outcome = WaitOutcome.from_event(event or {})
+        return announce_volume(self, context, self._finish(context, outcome, resume_state(event)))
 
     def on_kill(self) -> None:
         """Delete the volume this try created and has not handed on, when the task is killed."""
@@ -164,6 +170,7 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
     def _ensurer(self, context: Context, request: CreateVolumeRequest) -> VolumeEnsurer:
         def hold(volume: Volume, owned: bool) -> None:
             context["ti"].xcom_push(key="volume_id", value=volume.id)
+            persist_volume_link(context, self.hook, volume.id, region_id=volume.region_id, log=self.log)
             self._unreturned_volume_id = volume.id if owned else None
 
         return VolumeEnsurer(

@@ -12,12 +12,14 @@ from neev_provider.client.errors import NotFoundError, VolumeInUseError
 from neev_provider.client.readiness import Target, describe
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeInUseError, result_of
+from neev_provider.lineage import NeevVolumeLineageMixin, remember_volume_name
+from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
 DEFAULT_DETACH_TIMEOUT = 10 * 60.0
 
 
-class NeevDeleteVolumeOperator(NeevVolumeBaseOperator):
+class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     """Delete a volume; meant to run as a teardown (``delete.as_teardown(setups=create)``).
 
     A volume that is already gone counts as deleted. While a resource still has the volume
@@ -35,6 +37,8 @@ class NeevDeleteVolumeOperator(NeevVolumeBaseOperator):
 
     template_fields: Sequence[str] = ("volume_id", "org_id", "project_id", "neev_conn_id")
     ui_color = "#f7e4e4"
+    operator_extra_links = (NeevVolumeLink(),)
+    lineage_change = "DROP"
 
     def __init__(
         self,
@@ -52,6 +56,8 @@ class NeevDeleteVolumeOperator(NeevVolumeBaseOperator):
         self.wait_for_completion = wait_for_completion
 
     def execute(self, context: Context) -> None:
+        persist_volume_link(context, self.hook, self.volume_id, log=self.log)
+        remember_volume_name(context, self.client, self.volume_id)
         self._delete(context, detach_started=time.time())
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:

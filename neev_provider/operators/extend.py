@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from neev_provider._compat import Context
+from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.errors import AmbiguousRequestError, NeevCloudValidationError
 from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
 from neev_provider.client.readiness import Target, describe
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, result_of
+from neev_provider.lineage import NeevVolumeLineageMixin
+from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
 # What to do when the volume is already larger than the target.
@@ -20,7 +23,7 @@ IfLarger = Literal["succeed", "fail"]
 _MAX_AMBIGUOUS_EXTENDS = 3
 
 
-class NeevExtendVolumeOperator(NeevVolumeBaseOperator):
+class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     """Extend a volume to ``size_gb`` in total and wait until the new size is provisioned.
 
     Idempotent, so retries are safe: a volume already at the target succeeds without a
@@ -38,6 +41,8 @@ class NeevExtendVolumeOperator(NeevVolumeBaseOperator):
 
     template_fields: Sequence[str] = ("volume_id", "size_gb", "org_id", "project_id", "neev_conn_id")
     ui_color = "#e4ecf7"
+    operator_extra_links = (NeevVolumeLink(),)
+    lineage_change = "ALTER"
 
     def __init__(
         self, *, volume_id: str, size_gb: int | str, if_larger: IfLarger = "succeed", **kwargs: Any
@@ -50,14 +55,16 @@ class NeevExtendVolumeOperator(NeevVolumeBaseOperator):
         self.if_larger = if_larger
 
     def execute(self, context: Context) -> dict[str, Any] | None:
-        return self._advance(context, requested=False)
+        persist_volume_link(context, self.hook, self.volume_id, log=self.log)
+        return announce_volume(self, context, self._advance(context, requested=False))
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event: check the outcome, then take the next step."""
         result_of(WaitOutcome.from_event(event or {}), task=self.task_id)
-        return self._advance(context, requested=bool(resume_state(event).get("requested")))
+        requested = bool(resume_state(event).get("requested"))
+        return announce_volume(self, context, self._advance(context, requested=requested))
 
     def _advance(self, context: Context, *, requested: bool) -> dict[str, Any] | None:
         """Take the next step towards the target; returns once the volume is there."""

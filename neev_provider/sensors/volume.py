@@ -23,6 +23,7 @@ from neev_provider.client.retry import is_transient
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import result_of
 from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE
 from neev_provider.triggers.volume import NeevVolumeTrigger
 
@@ -49,6 +50,7 @@ class NeevVolumeSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("volume_id", "min_size_gb", "org_id", "project_id", "neev_conn_id")
     ui_color = "#fff4d6"
+    operator_extra_links = (NeevVolumeLink(),)
 
     def __init__(
         self,
@@ -103,6 +105,7 @@ class NeevVolumeSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=False)
 
     def execute(self, context: Context) -> Any:
+        persist_volume_link(context, self.hook, self.volume_id, log=self.log)
         if not self.deferrable:
             return super().execute(context)
         # One look first: a volume that is already there needs no trip through the triggerer.

@@ -22,6 +22,8 @@ from typing import Any
 import requests
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: The part of the API server's health report that covers each service (besides the metadata DB).
+_HEALTH_PARTS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
 
 
 def free_port() -> int:
@@ -68,9 +70,9 @@ class Airflow:
         airflow = str(Path(sys.executable).parent / "airflow")
         return subprocess.run([airflow, *args], env=self.env, capture_output=True, text=True, timeout=300)
 
-    def start(self) -> None:
+    def start(self, services: tuple[str, ...] = SERVICES) -> None:
         airflow = str(Path(sys.executable).parent / "airflow")
-        for service in SERVICES:
+        for service in services:
             # The child keeps its own copy of the file descriptor; ours is closed at once.
             with (self.home / f"{service}.log").open("wb") as log:
                 self.processes[service] = subprocess.Popen(
@@ -117,7 +119,7 @@ class Airflow:
                 health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
             except (requests.RequestException, ValueError):
                 health = {}
-            parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+            parts = ("metadatabase", *(_HEALTH_PARTS[s] for s in self.processes if s in _HEALTH_PARTS))
             if health and all(health.get(part, {}).get("status") == "healthy" for part in parts):
                 return
             time.sleep(1)
@@ -167,6 +169,18 @@ class Airflow:
                 raise TimeoutError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f} s")
             time.sleep(2)
 
+    def wait_for_run(self, dag_id: str, timeout: float = 180) -> dict[str, Any]:
+        """Wait until the scheduler has started a run of ``dag_id`` and it has finished; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns").json()["dag_runs"]
+            if runs and runs[-1]["state"] in ("success", "failed"):
+                return dict(runs[-1])
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no finished run of {dag_id} after {timeout:.0f} s: {runs}")
+            time.sleep(2)
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         body = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
         return {ti["task_id"]: ti["state"] for ti in body["task_instances"]}
@@ -187,14 +201,16 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 
 
 @contextmanager
-def airflow_services(home: Path, dags: Path, extra_env: dict[str, str]) -> Iterator[Airflow]:
+def airflow_services(
+    home: Path, dags: Path, extra_env: dict[str, str], services: tuple[str, ...] = SERVICES
+) -> Iterator[Airflow]:
     """Migrate a fresh metadata DB, start the services, yield them; stop them whatever happens."""
     port = free_port()
     airflow = Airflow(home, service_env(home, dags, port, extra_env), port)
     migrated = airflow.cli("db", "migrate")
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     try:
-        airflow.start()
+        airflow.start(services)
         airflow.wait_healthy()
         yield airflow
     finally:

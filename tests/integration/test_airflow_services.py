@@ -8,6 +8,7 @@ API server nor a separate DAG processor, and cannot run the LocalExecutor on SQL
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -37,9 +38,13 @@ def fixture_airflow(
     shutil.copy(ROOT / "example_dags" / "scratch_volume_training.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "scratch_volume_failing_work.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "killed_create.py", dags)
+    for example in ("training_data_volume.py", "train_on_ready_volume.py"):
+        shutil.copy(ROOT / "example_dags" / example, dags)
     extra_env = {
         "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+        # OpenLineage's console transport: the events land in the task logs.
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": '{"type": "console"}',
     }
     with airflow_services(home, dags, extra_env) as airflow:
         yield airflow
@@ -75,6 +80,59 @@ def test_the_main_example_runs_with_its_wait_in_the_triggerer(
     assert "Trigger fired event" in trigger_log
     assert emulator.volumes() == []
     assert [e["event"] for e in emulator.events()][:2] == ["created: pending, 100 GB in as-south-1", "bound"]
+
+    # The console link, as the UI gets it from the API server, and the lifecycle in OpenLineage.
+    run_id = run["dag_run_id"]
+    volume_id = airflow.api(
+        "GET", f"/api/v2/dags/{MAIN_DAG}/dagRuns/{run_id}/taskInstances/create_volume/xcomEntries/volume_id"
+    ).json()["value"]
+    links = airflow.api("GET", f"/api/v2/dags/{MAIN_DAG}/dagRuns/{run_id}/taskInstances/create_volume/links")
+    assert links.json()["extra_links"] == {
+        "NeevCloud volume": "https://ai.neevcloud.com/orgs/org-emulator/projects/prj-emulator"
+        f"/storage/network-volumes/{volume_id}"
+    }
+    namespace = "neevcloud://org-emulator/prj-emulator"
+    create_events = _lineage(airflow, run_id, "create_volume")
+    delete_events = _lineage(airflow, run_id, "delete_volume")
+    assert ("COMPLETE", "outputs", namespace, "CREATE") in create_events
+    assert ("COMPLETE", "inputs", namespace, "DROP") in delete_events
+
+
+def _lineage(airflow: Airflow, run_id: str, task_id: str) -> set[tuple[str, str, str, str]]:
+    """The OpenLineage events the console transport wrote into a task's log, as
+    (event type, side, dataset namespace, lifecycle change)."""
+    found = set()
+    for text in airflow.task_logs(MAIN_DAG, run_id, task_id).values():
+        for line in text.splitlines():
+            record = json.loads(line) if line.startswith("{") else {}
+            if record.get("logger") != "openlineage.client.transport.console":
+                continue
+            event = json.loads(record["event"])
+            for side in ("inputs", "outputs"):
+                for dataset in event.get(side, []):
+                    change = dataset.get("facets", {}).get("lifecycleStateChange", {})
+                    found.add(
+                        (event["eventType"], side, dataset["namespace"], change.get("lifecycleStateChange"))
+                    )
+    return found
+
+
+def test_a_bound_volume_schedules_the_dag_waiting_for_it(airflow: Airflow, emulator: EmulatorServer) -> None:
+    consumer = "neevcloud_train_on_ready_volume"
+    airflow.wait_for_dag(consumer)
+    airflow.api("PATCH", f"/api/v2/dags/{consumer}", json={"is_paused": False}).raise_for_status()
+    airflow.wait_for_dag("neevcloud_training_data_volume")
+
+    producer = airflow.run_dag("neevcloud_training_data_volume")
+
+    assert producer["state"] == "success"
+    run = airflow.wait_for_run(consumer)
+    assert run["state"] == "success", airflow.log("scheduler")[-3000:]
+    assert airflow.task_states(consumer, run["dag_run_id"]) == {
+        "train": "success",
+        "delete_volume": "success",
+    }
+    assert emulator.volumes() == []
 
 
 def test_a_failing_training_run_still_ends_with_no_volume(airflow: Airflow, emulator: EmulatorServer) -> None:

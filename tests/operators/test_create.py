@@ -12,6 +12,7 @@ from neev_provider.client import NeevCloudValidationError
 from neev_provider.client.naming import default_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, NeevVolumeTimeoutError
+from neev_provider.links import XCOM_KEY
 from neev_provider.operators import NeevCreateVolumeOperator
 from neev_provider.triggers import NeevVolumeTrigger
 from tests.operators.conftest import POLL, FakeTaskInstance, calls, resume, run_deferrable
@@ -31,6 +32,7 @@ def test_creates_waits_until_bound_and_returns_the_volume(
     assert result["status"] == "bound"
     assert result["sizeGB"] == 20
     assert result["regionID"] == "as-south-1"  # from the connection
+    assert ti.xcoms.pop(XCOM_KEY).endswith(f"/network-volumes/{result['id']}")  # the console link
     assert ti.xcoms == {"volume_id": result["id"], "mount_path": "/mnt/scratch"}
     assert result["name"] == default_volume_name(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
     assert [v["id"] for v in emulator.volumes()] == [result["id"]]

@@ -1,0 +1,46 @@
+"""Train on the volume ``training_data_volume.py`` announced, then delete it.
+
+Scheduled on the asset alias the create task fills in: each run starts after a volume is
+bound, and reads the volume's id from the triggering asset event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+try:
+    from airflow.sdk import DAG, AssetAlias, get_current_context, task
+except ImportError:  # Airflow 2: assets were datasets
+    from airflow import DAG
+    from airflow.datasets import DatasetAlias as AssetAlias
+    from airflow.decorators import task
+    from airflow.operators.python import get_current_context
+
+from neev_provider.operators import NeevDeleteVolumeOperator
+
+# [START howto_scheduled_on_volume]
+with DAG(
+    dag_id="neevcloud_train_on_ready_volume",
+    schedule=[AssetAlias("neevcloud-training-data")],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["neevcloud", "example"],
+) as dag:
+
+    @task
+    def train() -> str:
+        """Use the volume the triggering event names; return its id for the delete."""
+        context: Any = get_current_context()
+        # Airflow 3 calls them asset events, Airflow 2 dataset events.
+        events = context.get("triggering_asset_events") or context.get("triggering_dataset_events")
+        # Keyed by the asset and, on Airflow 3, by the alias too: the same event may appear twice.
+        volume = [event.extra for found in events.values() for event in found if "volume_id" in event.extra][
+            -1
+        ]
+        print(f"Training on volume {volume['volume_id']} ({volume['size_gb']} GB in {volume['region_id']})")
+        return str(volume["volume_id"])
+
+    volume_id = train()
+    NeevDeleteVolumeOperator(task_id="delete_volume", volume_id=volume_id)
+# [END howto_scheduled_on_volume]
