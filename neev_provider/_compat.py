@@ -76,8 +76,8 @@ else:
         from airflow.datasets import DatasetAlias as AssetAlias
         from airflow.models.baseoperatorlink import BaseOperatorLink
 
-# Triggers live in core on every supported version, never in the task SDK.
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 __all__ = [
     "AirflowException",
@@ -101,6 +101,21 @@ __all__ = [
     "get_xcom_value",
     "mask_secret",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the trigger base classes on first use (PEP 562).
+
+    Triggers live in core on every supported version, never in the task SDK. Importing them costs
+    a DAG file's parse time, and only the trigger module needs them, so operators do not pay.
+    """
+    if name in ("BaseTrigger", "TriggerEvent"):
+        from airflow.triggers import base
+
+        value = getattr(base, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_deferrable() -> bool:

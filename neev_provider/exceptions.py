@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import AirflowException
-from neev_provider.client.waiting import WaitOutcome
+
+if TYPE_CHECKING:
+    from neev_provider.client.waiting import WaitOutcome
 
 
 class NeevVolumeError(AirflowException):

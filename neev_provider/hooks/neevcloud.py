@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from neev_provider._compat import BaseHook, aget_connection, aget_extras, mask_secret
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.errors import NeevCloudError
+from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.hooks.connection import (
     ConnectionFields,
     client_config,
@@ -33,7 +34,7 @@ class NeevCloudHook(BaseHook):
     """
 
     conn_name_attr = "neev_conn_id"
-    default_conn_name = "neevcloud_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "neevcloud"
     hook_name = "NeevCloud"
 

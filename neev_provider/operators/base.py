@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import BaseOperator, Context, default_deferrable
 from neev_provider.client import validation
-from neev_provider.client.readiness import Target
-from neev_provider.client.waiting import VolumeWatch, WaitOutcome, wait_for_volume
-from neev_provider.hooks.neevcloud import NeevCloudHook
-from neev_provider.triggers.volume import NeevVolumeTrigger
+from neev_provider.hooks import DEFAULT_CONN_ID
 
+# Only what a DAG file needs is imported here: the DAG processor parses files again and again,
+# and the client, the trigger and the hook are needed only when a task runs.
 if TYPE_CHECKING:
+    from neev_provider.client.readiness import Target
     from neev_provider.client.sync import NeevCloudClient
+    from neev_provider.client.waiting import WaitOutcome
+    from neev_provider.hooks.neevcloud import NeevCloudHook
 
 DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 30 * 60.0
@@ -46,7 +48,7 @@ class NeevVolumeBaseOperator(BaseOperator):
     def __init__(
         self,
         *,
-        neev_conn_id: str = NeevCloudHook.default_conn_name,
+        neev_conn_id: str = DEFAULT_CONN_ID,
         org_id: str | None = None,
         project_id: str | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -65,6 +67,8 @@ class NeevVolumeBaseOperator(BaseOperator):
     @cached_property
     def hook(self) -> NeevCloudHook:
         """The hook, built on first use (never in ``__init__``: no I/O at DAG parse time)."""
+        from neev_provider.hooks.neevcloud import NeevCloudHook
+
         return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
 
     @property
@@ -96,6 +100,9 @@ class NeevVolumeBaseOperator(BaseOperator):
         :param timeout: this wait's own limit, instead of the operator's ``timeout``.
         :param delete_on_kill: the trigger deletes the volume if the user kills the task (3.3+).
         """
+        from neev_provider.client.waiting import VolumeWatch, wait_for_volume
+        from neev_provider.triggers.volume import NeevVolumeTrigger
+
         started = time.time() if started_at is None else started_at
         deadline = started + (self.timeout if timeout is None else timeout)
         if self.deferrable:

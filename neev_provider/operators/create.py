@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import Context
 from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.cleanup import DEFAULT_CLEANUP_SECONDS, delete_owned_volume
-from neev_provider.client.endpoints import CreateVolumeRequest
-from neev_provider.client.ensure import IfExists, SettlePolicy, VolumeEnsurer, remove_twins
 from neev_provider.client.errors import NeevCloudValidationError, VolumeNotReusableError
-from neev_provider.client.models import Volume
-from neev_provider.client.naming import default_volume_name
-from neev_provider.client.readiness import Target
-from neev_provider.client.records import CreateMemory
-from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
+
+# What only a running task needs is imported where it is used: DAG files import this module
+# every time they are parsed (see neev_provider.operators.base).
+if TYPE_CHECKING:
+    from neev_provider.client.endpoints import CreateVolumeRequest
+    from neev_provider.client.ensure import IfExists, VolumeEnsurer
+    from neev_provider.client.models import Volume
+    from neev_provider.client.records import CreateMemory
+    from neev_provider.client.waiting import WaitOutcome
 
 DEFAULT_SETTLE_WINDOW = 30.0
 
@@ -122,6 +124,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                 ensurer.converge(volume.id)
             self._unreturned_volume_id = None
             return volume.to_dict()
+        from neev_provider.client.readiness import Target
+
         resume = {"owned": ensured.owned, "ambiguous": ensured.ambiguous, "name": request.name}
         outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
         return announce_volume(self, context, self._finish(context, outcome, resume))
@@ -130,6 +134,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event, on the same path as a wait in the worker."""
+        from neev_provider.client.waiting import WaitOutcome
+
         outcome = WaitOutcome.from_event(event or {})
         return announce_volume(self, context, self._finish(context, outcome, resume_state(event)))
 
@@ -145,6 +151,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     # -- steps -----------------------------------------------------------------------------------
 
     def _request(self, context: Context) -> CreateVolumeRequest:
+        from neev_provider.client.endpoints import CreateVolumeRequest
+
         region = self.region_id or self.hook.default_region
         if not region:
             raise NeevCloudValidationError(
@@ -163,11 +171,15 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     @staticmethod
     def _default_name(context: Context) -> str:
+        from neev_provider.client.naming import default_volume_name
+
         ti = context["ti"]
         map_index = -1 if ti.map_index is None else ti.map_index
         return default_volume_name(ti.dag_id, ti.task_id, ti.run_id, map_index)
 
     def _ensurer(self, context: Context, request: CreateVolumeRequest) -> VolumeEnsurer:
+        from neev_provider.client.ensure import SettlePolicy, VolumeEnsurer
+
         def hold(volume: Volume, owned: bool) -> None:
             context["ti"].xcom_push(key="volume_id", value=volume.id)
             persist_volume_link(context, self.hook, volume.id, region_id=volume.region_id, log=self.log)
@@ -191,6 +203,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     def _memory(self, context: Context) -> CreateMemory | None:
         """The task instance's durable create record: Airflow 3.3's task state store, if present."""
+        from neev_provider.client.records import CreateMemory
+
         store = context.get("task_state_store")
         if store is None:
             return None
@@ -218,4 +232,6 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     def _converge(self, context: Context, volume_id: str, name: str) -> None:
         """Remove a late twin an ambiguous create may have left, now that the wait is over."""
         name = name or self.name or self._default_name(context)
+        from neev_provider.client.ensure import remove_twins
+
         remove_twins(self.client, name, volume_id, own_name=self.name is None, logger=self.log)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import BaseOperator, Context
 from neev_provider.client import validation
-from neev_provider.client.reaper import reap
 from neev_provider.exceptions import NeevVolumeError
-from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.hooks import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from neev_provider.hooks.neevcloud import NeevCloudHook
 
 DEFAULT_MAX_AGE = timedelta(days=1)
 
@@ -45,7 +47,7 @@ class NeevReapVolumesOperator(BaseOperator):
         max_age: timedelta | float = DEFAULT_MAX_AGE,
         dry_run: bool = True,
         protected: Sequence[str] = (),
-        neev_conn_id: str = NeevCloudHook.default_conn_name,
+        neev_conn_id: str = DEFAULT_CONN_ID,
         org_id: str | None = None,
         project_id: str | None = None,
         **kwargs: Any,
@@ -63,9 +65,13 @@ class NeevReapVolumesOperator(BaseOperator):
     @cached_property
     def hook(self) -> NeevCloudHook:
         """The hook, built on first use."""
+        from neev_provider.hooks.neevcloud import NeevCloudHook
+
         return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        from neev_provider.client.reaper import reap
+
         report = reap(
             self.hook.client,
             max_age=self.max_age,

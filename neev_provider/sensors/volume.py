@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import (
     AirflowSensorTimeout,
@@ -22,10 +22,12 @@ from neev_provider.client.readiness import Failed, Ready, Target, evaluate
 from neev_provider.client.retry import is_transient
 from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import result_of
-from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE
-from neev_provider.triggers.volume import NeevVolumeTrigger
+
+if TYPE_CHECKING:
+    from neev_provider.hooks.neevcloud import NeevCloudHook
 
 DEFAULT_SENSOR_TIMEOUT = 30 * 60.0
 
@@ -58,7 +60,7 @@ class NeevVolumeSensor(BaseSensorOperator):
         volume_id: str,
         target: str = "bound",
         min_size_gb: int | str | None = None,
-        neev_conn_id: str = NeevCloudHook.default_conn_name,
+        neev_conn_id: str = DEFAULT_CONN_ID,
         org_id: str | None = None,
         project_id: str | None = None,
         deferrable: bool | None = None,
@@ -79,6 +81,8 @@ class NeevVolumeSensor(BaseSensorOperator):
     @cached_property
     def hook(self) -> NeevCloudHook:
         """The hook, built on first use."""
+        from neev_provider.hooks.neevcloud import NeevCloudHook
+
         return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
 
     def _min_size(self) -> int | None:
@@ -112,6 +116,8 @@ class NeevVolumeSensor(BaseSensorOperator):
         first = self.poke(context)
         if first.is_done:
             return first.xcom_value
+        from neev_provider.triggers.volume import NeevVolumeTrigger
+
         started = time.time()
         trigger = NeevVolumeTrigger(
             volume_id=validation.volume_id(self.volume_id),
