@@ -46,6 +46,7 @@ STRICT_KILL_PATIENCE = 60
 # Installed in this order; the first matching rule that fires wins, so the catch-all latency
 # comes last. The create latency keeps create POSTs in flight long enough to kill a worker
 # during one.
+# [START celery_cluster_faults]
 FAULTS: tuple[dict[str, Any], ...] = (
     {"kind": "commit_then_drop", "operation": "createNetworkVolume", "times": 2},
     {"kind": "status", "status": 503, "operation": "listNetworkVolumes", "times": 3},
@@ -55,6 +56,7 @@ FAULTS: tuple[dict[str, Any], ...] = (
     {"kind": "latency", "seconds": 0.5, "operation": "createNetworkVolume", "rate": 1.0},
     {"kind": "latency", "seconds": 0.05, "rate": 1.0},
 )
+# [END celery_cluster_faults]
 
 
 @dataclass
