@@ -21,7 +21,14 @@ from tests.integration.services import Airflow
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_CONCURRENCY = 4
-SERVICES = ("api-server", "scheduler-1", "scheduler-2", "dag-processor", "triggerer")
+#: Each service by its node name, and the ``airflow`` command that runs it.
+SERVICES = {
+    "api-server": "api-server",
+    "scheduler-1": "scheduler",
+    "scheduler-2": "scheduler",
+    "dag-processor": "dag-processor",
+    "triggerer": "triggerer",
+}
 
 
 def cluster_settings(*, database_url: str, broker_url: str, api_url: str) -> dict[str, str]:
@@ -107,8 +114,8 @@ class CeleryCluster:
 
     def start(self, workers: int = 2) -> None:
         """Start the services and ``workers`` Celery workers; wait until Airflow says it is healthy."""
-        for name in SERVICES:
-            self._start(name, [name.rsplit("-", 1)[0] if name.startswith("scheduler") else name])
+        for name, command in SERVICES.items():
+            self._start(name, [command])
         for number in range(1, workers + 1):
             self.start_worker(f"worker-{number}")
         self.rest.wait_healthy(timeout=240)
