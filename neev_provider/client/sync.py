@@ -1,9 +1,15 @@
-"""The synchronous client, on a ``requests.Session`` (connection reuse, timeouts)."""
+"""The synchronous client, on a ``requests.Session`` (connection reuse, timeouts).
+
+Each exchange runs on the client's :class:`~neev_provider.client.blocking.BlockingRunner`, so
+that the call's deadline bounds it whatever the server does; bodies are read in chunks through
+the shared :class:`~neev_provider.client.body.BodyReader` (size cap), and redirects are never
+followed.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import requests
@@ -11,18 +17,23 @@ import tenacity
 import urllib3
 
 from neev_provider.client import endpoints, validation
+from neev_provider.client.blocking import BlockingRunner, Exchange, ExchangeTimeout
+from neev_provider.client.body import CHUNK_BYTES, BodyReader
+from neev_provider.client.budget import CallBudget
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
 from neev_provider.client.errors import (
     NeevCloudError,
     NeevCloudTimeoutError,
     NeevCloudTransportError,
+    call_context,
     describe_network_failure,
     exception_chain,
+    library_failure,
 )
-from neev_provider.client.flow import conversation, request_headers
+from neev_provider.client.flow import conversation, request_headers, secrets_of
 from neev_provider.client.models import Page, Volume
-from neev_provider.client.paging import pick_by_name
+from neev_provider.client.paging import PageWalk, pick_by_name
 from neev_provider.client.retry import resolve_final_error
 
 T = TypeVar("T")
@@ -48,6 +59,7 @@ class NeevCloudClient:
         self._session = session or _new_session(config)
         self._session.verify = config.verify
         self._sleep = sleep or time.sleep
+        self._runner = BlockingRunner()
 
     def __repr__(self) -> str:
         return (
@@ -63,6 +75,7 @@ class NeevCloudClient:
 
     def close(self) -> None:
         """Close the HTTP session, if the client opened it."""
+        self._runner.close()
         if self._owns_session:
             self._session.close()
 
@@ -89,14 +102,19 @@ class NeevCloudClient:
         org_id: str | None = None,
         project_id: str | None = None,
     ) -> Iterator[Volume]:
-        """Yield every volume of the project, fetching pages lazily."""
+        """Yield every volume of the project, fetching pages lazily.
+
+        A server whose pages do not advance, or that has too many, ends the walk with an error
+        (see :class:`~neev_provider.client.paging.PageWalk`).
+        """
+        walk = PageWalk(limit)
         page: int | None = 1
         while page is not None:
             result = self.list_volumes(
                 page=page, limit=limit, available=available, org_id=org_id, project_id=project_id
             )
-            yield from result.volumes
-            page = result.next_page
+            fresh, page = walk.accept(page, result)
+            yield from fresh
 
     def find_volume_by_name(
         self, name: str, *, org_id: str | None = None, project_id: str | None = None
@@ -105,8 +123,15 @@ class NeevCloudClient:
 
         :raises DuplicateVolumeNameError: if several volumes have that name.
         """
-        validation.non_empty(name, "name")
-        return pick_by_name(self.iter_volumes(org_id=org_id, project_id=project_id), name)
+        validation.volume_name(name)
+        scope = self.config.scope(org_id, project_id)
+        try:
+            return pick_by_name(self.iter_volumes(org_id=org_id, project_id=project_id), name)
+        except NeevCloudError as error:
+            error.set_context(
+                call_context(self.config.label, f"looking up volume {name!r} in {scope.describe()}")
+            )
+            raise
 
     def get_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
@@ -159,14 +184,18 @@ class NeevCloudClient:
                     step = flow.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        except NeevCloudError as error:
+            error.set_context(call_context(self.config.label, call.action or call.operation))
+            raise
 
     def _send_with_retry(self, call: ApiCall[T], authorization: str | None) -> T:
+        budget = CallBudget.start(self.config.call_seconds, self.config.timeout)
         retrying = tenacity.Retrying(
             sleep=self._sleep,
-            **self.config.retry.tenacity_arguments(call.operation, idempotent=call.idempotent),
+            **self.config.retry.tenacity_arguments(call.operation, idempotent=call.idempotent, budget=budget),
         )
         try:
-            result: T = retrying(self._send_once, call, authorization)
+            result: T = retrying(self._send_once, call, authorization, budget)
             return result
         except NeevCloudError as error:
             final = resolve_final_error(error, call.operation, idempotent=call.idempotent)
@@ -174,35 +203,97 @@ class NeevCloudClient:
                 raise
             raise final from error
 
-    def _send_once(self, call: ApiCall[T], authorization: str | None) -> T:
+    def _send_once(self, call: ApiCall[T], authorization: str | None, budget: CallBudget) -> T:
         url = self.config.host + call.path
         headers = request_headers(authorization, self.config.user_agent, has_body=call.json is not None)
+        timeout = budget.attempt_timeout(self.config.timeout)
+
+        def exchange(
+            job: Exchange[tuple[int, Mapping[str, str], bytes]],
+        ) -> tuple[int, Mapping[str, str], bytes]:
+            return self._exchange(job, call, url, headers, timeout, budget)
+
         try:
-            response = self._session.request(
-                call.method,
-                url,
-                params=call.params,
-                json=call.json,
-                headers=headers,
-                timeout=self.config.timeout,
-            )
-        except requests.ConnectTimeout as exc:
+            status, answer_headers, content = self._runner.run(exchange, budget.remaining())
+        except ExchangeTimeout:
             raise NeevCloudTimeoutError(
-                f"could not connect within {self.config.timeout:g} s",
+                f"no complete answer within the call's {budget.seconds:g} s",
                 method=call.method,
                 url=url,
-                request_sent=False,
+                request_sent=True,
+            ) from None
+        except requests.ConnectTimeout as exc:
+            raise NeevCloudTimeoutError(
+                f"could not connect within {timeout:g} s", method=call.method, url=url, request_sent=False
             ) from exc
         except requests.Timeout as exc:
             raise NeevCloudTimeoutError(
-                f"no answer within {self.config.timeout:g} s", method=call.method, url=url, request_sent=True
+                f"no answer within {timeout:g} s", method=call.method, url=url, request_sent=True
             ) from exc
         except requests.ConnectionError as exc:
             sent = _may_have_sent(exc)
             raise NeevCloudTransportError(
                 describe_network_failure(exc, sent=sent), method=call.method, url=url, request_sent=sent
             ) from exc
-        return call.parse_response(response.status_code, response.headers, response.content, url=url)
+        except NeevCloudError:
+            raise
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            # Anything else the HTTP stack raises (an invalid URL or header, a broken encoding, a
+            # CA bundle it cannot load) is still the package's error, without the token in it.
+            sent = not isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader)
+            error, cause = library_failure(
+                exc, method=call.method, url=url, request_sent=sent, secrets=secrets_of(authorization)
+            )
+            raise error from cause
+        return call.parse_response(status, answer_headers, content, url=url)
+
+    def _exchange(
+        self,
+        job: Exchange[tuple[int, Mapping[str, str], bytes]],
+        call: ApiCall[T],
+        url: str,
+        headers: dict[str, str],
+        timeout: float,
+        budget: CallBudget,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """Send the request and read the whole answer (on the runner's thread)."""
+        response = self._session.request(
+            call.method,
+            url,
+            params=call.params,
+            json=call.json,
+            headers=headers,
+            timeout=timeout,
+            stream=True,
+            allow_redirects=False,
+        )
+        job.on_abandon(lambda: _stop(response))
+        with response:
+            reader = BodyReader(
+                call.operation,
+                content_length=response.headers.get("content-length"),
+                expired=lambda: job.abandoned or budget.expired(),
+                on_expired=lambda: NeevCloudTimeoutError(
+                    "the answer was still arriving at the call's deadline",
+                    method=call.method,
+                    url=url,
+                    request_sent=True,
+                ),
+            )
+            for chunk in response.iter_content(CHUNK_BYTES):
+                reader.feed(chunk)
+        return response.status_code, response.headers, reader.content()
+
+
+def _stop(response: requests.Response) -> None:
+    """Stop a response being read on another thread: shut its socket down, then close it."""
+    shutdown = getattr(response.raw, "shutdown", None)
+    try:
+        if shutdown is not None:
+            shutdown()
+    except (OSError, ValueError, RuntimeError):
+        pass  # already released or closed: nothing is blocked on it any more
+    response.close()
 
 
 def _new_session(config: ClientConfig) -> requests.Session:
