@@ -192,15 +192,12 @@ class Volume:
 
 
 def _refuse_other_envelope(data: Mapping[str, Any]) -> None:
-    """Raise if a list answer without ``volumes`` carries items elsewhere or counts some."""
+    """Raise if a list answer without ``volumes`` carries its items under another key."""
     lists = [repr(key) for key, value in data.items() if isinstance(value, list)]
-    pagination = data.get("pagination")
-    counted = _optional_int(pagination.get("total_items")) if isinstance(pagination, Mapping) else None
-    if lists or (counted or 0) > 0:
-        where = f"a list under {', '.join(lists[:3])}" if lists else f"total_items={counted}"
+    if lists:
         raise UnexpectedResponseError(
-            f"the volume list has no 'volumes' array but {where}: it is not the Storage API's list answer, "
-            "so it is not read as an empty list"
+            f"the volume list has no 'volumes' array but a list under {', '.join(lists[:3])}: it is not "
+            "the Storage API's list answer, so it is not read as an empty list"
         )
 
 
@@ -231,9 +228,9 @@ class Page:
         """Parse a ``ListNetworkVolumesResponse``; ``page``/``limit`` are what was asked for.
 
         The spec requires no field, so ``{}`` is an empty list; but an envelope that carries a
-        list under another key (``{"items": [...]}``, ``{"data": [...]}``), or a ``pagination``
-        counting volumes that are not there, is an error rather than "no volumes": a name
-        lookup that read it as empty would miss the very volume it looks for.
+        list under another key (``{"items": [...]}``, ``{"data": [...]}``) is an error rather
+        than "no volumes": a name lookup that read it as empty would miss the very volume it
+        looks for.
         """
         if not isinstance(data, Mapping):
             raise UnexpectedResponseError(f"expected a volume list object, got {type(data).__name__}")

@@ -121,13 +121,8 @@ class NeevCreateVolumeOperator(NeevVolumeBaseOperator):
         return self._finish(WaitOutcome.from_event(event or {}), owned)
 
     def _request(self, context: Context) -> CreateVolumeRequest:
-        region = self.region_id or self.hook.default_region
-        if not region:
-            raise NeevCloudValidationError(
-                "region_id",
-                region,
-                f"must be set on the task or as region_id in connection {self.neev_conn_id!r}",
-            )
+        # Checks the whole connection too, so every problem is reported in one run.
+        region = self.hook.region_for(self.region_id)
         ti = context["ti"]
         map_index = -1 if ti.map_index is None else ti.map_index
         name = self.name or default_volume_name(ti.dag_id, ti.task_id, ti.run_id, map_index)

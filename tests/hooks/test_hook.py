@@ -87,7 +87,7 @@ def test_missing_project_is_named(neev_emulator: EmulatorServer, monkeypatch: py
     value = json.loads(neev_emulator.airflow_connection())
     del value["extra"]["project_id"]
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(value))
-    with pytest.raises(NeevCloudValidationError, match=r"project_id.*neevcloud_default"):
+    with pytest.raises(NeevCloudValidationError, match=r"(?s)neevcloud_default.*extra.project_id is not set"):
         NeevCloudHook().get_conn()
 
 
