@@ -15,7 +15,7 @@ import tenacity
 
 from neev_provider.client import endpoints, validation
 from neev_provider.client.body import CHUNK_BYTES, BodyReader
-from neev_provider.client.budget import CallBudget
+from neev_provider.client.budget import CallBudget, seconds
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
 from neev_provider.client.errors import (
@@ -210,7 +210,7 @@ class AsyncNeevCloudClient:
             )
         except asyncio.TimeoutError:
             raise NeevCloudTimeoutError(
-                f"no complete answer within the call's {budget.seconds:g} s",
+                f"no complete answer within the call's {seconds(budget.seconds)}",
                 method=call.method,
                 url=url,
                 request_sent=True,
@@ -219,7 +219,7 @@ class AsyncNeevCloudClient:
             sent = not isinstance(exc, _NOT_SENT)
             what = "no answer" if sent else "could not connect"
             raise NeevCloudTimeoutError(
-                f"{what} within {timeout:g} s", method=call.method, url=url, request_sent=sent
+                f"{what} within {seconds(timeout)}", method=call.method, url=url, request_sent=sent
             ) from exc
         except httpx.TransportError as exc:
             sent = not isinstance(exc, _NOT_SENT)

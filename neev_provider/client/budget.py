@@ -80,3 +80,8 @@ class CallBudget:
     def allows_wait(self, seconds: float) -> bool:
         """Whether waiting ``seconds`` still leaves time for another attempt."""
         return seconds + _MIN_ATTEMPT_SECONDS < self.remaining()
+
+
+def seconds(value: float) -> str:
+    """Format a duration for a message: ``1.5 s``, ``30 s``, ``150 s``."""
+    return f"{value:.1f} s" if value < 10 and value != int(value) else f"{value:.0f} s"

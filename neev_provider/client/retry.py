@@ -28,7 +28,7 @@ from typing import Any
 import tenacity
 
 from neev_provider.client import validation
-from neev_provider.client.budget import CallBudget
+from neev_provider.client.budget import CallBudget, seconds
 from neev_provider.client.errors import (
     AmbiguousRequestError,
     NeevCloudAPIError,
@@ -105,11 +105,11 @@ class RetryPolicy:
             planned[0] = self.delay(state.attempt_number, error)
             if budget is not None and not budget.allows_wait(planned[0]):
                 log.warning(
-                    "%s failed (%s); no retry: waiting %.2f s would leave no time of the call's %.0f s",
+                    "%s failed (%s); no retry: waiting %.2f s would leave no time of the call's %s",
                     operation,
                     error,
                     planned[0],
-                    budget.seconds,
+                    seconds(budget.seconds),
                 )
                 return False
             return True

@@ -19,7 +19,7 @@ import urllib3
 from neev_provider.client import endpoints, validation
 from neev_provider.client.blocking import BlockingRunner, Exchange, ExchangeTimeout
 from neev_provider.client.body import CHUNK_BYTES, BodyReader
-from neev_provider.client.budget import CallBudget
+from neev_provider.client.budget import CallBudget, seconds
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
 from neev_provider.client.errors import (
@@ -217,18 +217,18 @@ class NeevCloudClient:
             status, answer_headers, content = self._runner.run(exchange, budget.remaining())
         except ExchangeTimeout:
             raise NeevCloudTimeoutError(
-                f"no complete answer within the call's {budget.seconds:g} s",
+                f"no complete answer within the call's {seconds(budget.seconds)}",
                 method=call.method,
                 url=url,
                 request_sent=True,
             ) from None
         except requests.ConnectTimeout as exc:
             raise NeevCloudTimeoutError(
-                f"could not connect within {timeout:g} s", method=call.method, url=url, request_sent=False
+                f"could not connect within {seconds(timeout)}", method=call.method, url=url, request_sent=False
             ) from exc
         except requests.Timeout as exc:
             raise NeevCloudTimeoutError(
-                f"no answer within {timeout:g} s", method=call.method, url=url, request_sent=True
+                f"no answer within {seconds(timeout)}", method=call.method, url=url, request_sent=True
             ) from exc
         except requests.ConnectionError as exc:
             sent = _may_have_sent(exc)

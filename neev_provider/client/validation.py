@@ -190,7 +190,10 @@ def token(value: object, field: str = "token") -> str:
     text = secret(value, field)
     if text.lower().startswith("bearer "):
         text = text[7:].strip()
-    problem = _header_problem(text) if text else "it is empty after the 'Bearer ' prefix"
+    if text.lower() == "bearer":
+        problem: str | None = "it is only the word 'Bearer': paste the token itself"
+    else:
+        problem = _header_problem(text)
     if problem is not None:
         raise NeevCloudValidationError(field, None, problem, show_value=False)
     return text
@@ -341,6 +344,13 @@ def _is_host_name(hostname: str) -> bool:
         return bool(_HOST_NAME.match(hostname)) and len(hostname) <= 253
 
 
+def without_credentials(url: object) -> object:
+    """Return ``url`` with any ``user:password@`` replaced by ``***@``, to show it in a message."""
+    if not isinstance(url, str) or "@" not in url:
+        return url
+    return re.sub(r"^([^:/?#]*://)?[^/?#]*@", lambda m: f"{m.group(1) or ''}***@", url)
+
+
 def _url_problem(text: str) -> str | None:
     """The first reason ``text`` cannot be a gateway URL, checked on the raw text."""
     bad = next((char for char in text if char.isspace() or _is_unprintable(char)), None)
@@ -363,6 +373,13 @@ def _split_url(value: object, field: str) -> tuple[str, str, str]:
     example = f"must be a URL such as {_EXAMPLE_HOST}"
     if not isinstance(value, str) or not value.strip():
         raise NeevCloudValidationError(field, value, example)
+    if "@" in value:
+        # Before anything else, so no message quotes a password typed into the host.
+        at = value.split("@")[0]
+        if "/" not in at.partition("://")[2]:
+            raise NeevCloudValidationError(
+                field, without_credentials(value), "must not carry credentials; use the token field"
+            )
     problem = _url_problem(value.strip())
     if problem is not None:
         raise NeevCloudValidationError(field, value, problem)
@@ -371,7 +388,7 @@ def _split_url(value: object, field: str) -> tuple[str, str, str]:
         raise NeevCloudValidationError(field, value, example)
     if "@" in parts.netloc:
         raise NeevCloudValidationError(
-            field, f"{parts.scheme}://{parts.hostname}", "must not carry credentials; use the token field"
+            field, without_credentials(value), "must not carry credentials; use the token field"
         )
     try:
         port = parts.port
