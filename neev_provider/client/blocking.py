@@ -24,10 +24,10 @@ class ExchangeTimeout(Exception):
     """Raised by :meth:`BlockingRunner.run` when the exchange did not finish in time."""
 
 
-class Exchange(Generic[T]):
+class ExchangeJob(Generic[T]):
     """One unit of work for the helper thread, and what it needs to be abandoned cleanly."""
 
-    def __init__(self, work: Callable[[Exchange[T]], T]) -> None:
+    def __init__(self, work: Callable[[ExchangeJob[T]], T]) -> None:
         self.work = work
         self.done = threading.Event()
         self.result: T | None = None
@@ -58,7 +58,7 @@ class Exchange(Generic[T]):
             stop()
 
 
-def _serve(jobs: queue.SimpleQueue[Exchange[object] | None]) -> None:
+def _serve(jobs: queue.SimpleQueue[ExchangeJob[object] | None]) -> None:
     while True:
         job = jobs.get()
         if job is None:
@@ -79,11 +79,11 @@ class BlockingRunner:
 
     def __init__(self, name: str = "neev-client") -> None:
         self.name = name
-        self._jobs: queue.SimpleQueue[Exchange[object] | None] | None = None
+        self._jobs: queue.SimpleQueue[ExchangeJob[object] | None] | None = None
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def _ready_queue(self) -> queue.SimpleQueue[Exchange[object] | None]:
+    def _ready_queue(self) -> queue.SimpleQueue[ExchangeJob[object] | None]:
         # A fork (Celery's prefork pool, Airflow's LocalExecutor) leaves the child without the thread.
         if (
             self._jobs is None
@@ -97,13 +97,13 @@ class BlockingRunner:
             self._pid = os.getpid()
         return self._jobs
 
-    def run(self, work: Callable[[Exchange[T]], T], timeout: float) -> T:
+    def run(self, work: Callable[[ExchangeJob[T]], T], timeout: float) -> T:
         """Run ``work`` on the helper thread; return its result or raise its exception.
 
         :raises ExchangeTimeout: if it did not finish within ``timeout`` seconds; it is then
             abandoned, and the helper thread is replaced for the next exchange.
         """
-        job: Exchange[T] = Exchange(work)
+        job: ExchangeJob[T] = ExchangeJob(work)
         jobs = self._ready_queue()
         jobs.put(job)  # type: ignore[arg-type]
         if not job.done.wait(timeout):

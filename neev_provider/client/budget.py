@@ -50,7 +50,7 @@ class CallBudget:
     """How long one call may still take.
 
     :param seconds: the whole budget.
-    :param ends_at: when it is spent, on the :func:`time.monotonic` clock.
+    :param ends_at: when it is spent, on the ``time.monotonic()`` clock.
     """
 
     seconds: float

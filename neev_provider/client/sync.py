@@ -17,7 +17,7 @@ import tenacity
 import urllib3
 
 from neev_provider.client import endpoints, validation
-from neev_provider.client.blocking import BlockingRunner, Exchange, ExchangeTimeout
+from neev_provider.client.blocking import BlockingRunner, ExchangeJob, ExchangeTimeout
 from neev_provider.client.body import CHUNK_BYTES, BodyReader
 from neev_provider.client.budget import CallBudget, seconds
 from neev_provider.client.config import ClientConfig
@@ -209,7 +209,7 @@ class NeevCloudClient:
         timeout = budget.attempt_timeout(self.config.timeout)
 
         def exchange(
-            job: Exchange[tuple[int, Mapping[str, str], bytes]],
+            job: ExchangeJob[tuple[int, Mapping[str, str], bytes]],
         ) -> tuple[int, Mapping[str, str], bytes]:
             return self._exchange(job, call, url, headers, timeout, budget)
 
@@ -224,7 +224,10 @@ class NeevCloudClient:
             ) from None
         except requests.ConnectTimeout as exc:
             raise NeevCloudTimeoutError(
-                f"could not connect within {seconds(timeout)}", method=call.method, url=url, request_sent=False
+                f"could not connect within {seconds(timeout)}",
+                method=call.method,
+                url=url,
+                request_sent=False,
             ) from exc
         except requests.Timeout as exc:
             raise NeevCloudTimeoutError(
@@ -249,7 +252,7 @@ class NeevCloudClient:
 
     def _exchange(
         self,
-        job: Exchange[tuple[int, Mapping[str, str], bytes]],
+        job: ExchangeJob[tuple[int, Mapping[str, str], bytes]],
         call: ApiCall[T],
         url: str,
         headers: dict[str, str],

@@ -43,8 +43,9 @@ MAX_PAGE_LIMIT = 100
 MAX_REQUEST_TIMEOUT = 3600.0
 #: The longest wait accepted (an operator's or the sensor's ``timeout``), in seconds (30 days).
 MAX_WAIT_SECONDS = 30 * 24 * 3600.0
-#: The shortest and longest poll interval accepted, in seconds.
+#: The shortest poll interval accepted, in seconds: anything shorter is a busy loop.
 MIN_POLL_INTERVAL = 0.01
+#: The longest poll interval accepted, in seconds.
 MAX_POLL_INTERVAL = 3600.0
 #: The most retries a request may be given (each retry waits up to 30 s for a ``Retry-After``).
 MAX_RETRIES = 10

@@ -158,7 +158,9 @@ def _host(fields: ConnectionFields) -> str:
         return validation.base_url(base_url(fields.host, fields.port), "host")
     except NeevCloudValidationError as error:
         # Name the value as the user typed it, not as completed with a scheme and port.
-        raise NeevCloudValidationError("host", validation.without_credentials(fields.host), error.rule) from None
+        raise NeevCloudValidationError(
+            "host", validation.without_credentials(fields.host), error.rule
+        ) from None
 
 
 def _auth_type(extra: Mapping[str, Any]) -> str:

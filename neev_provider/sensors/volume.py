@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -31,11 +31,11 @@ _DEFAULT_POKE_INTERVAL = 60.0
 
 
 def _seconds(value: object, field: str, check: Callable[[object, str], float]) -> float:
-    """A duration given as seconds or a ``timedelta``, checked before Airflow sees it.
+    """A duration given as seconds or a ``datetime.timedelta``, checked before Airflow sees it.
 
     Airflow's sensor turns ``inf`` into an ``OverflowError`` and ``nan`` into a bare ``ValueError``.
     """
-    return check(value.total_seconds() if isinstance(value, timedelta) else value, field)
+    return check(value.total_seconds() if isinstance(value, datetime.timedelta) else value, field)
 
 
 class NeevVolumeSensor(BaseSensorOperator):
@@ -71,7 +71,7 @@ class NeevVolumeSensor(BaseSensorOperator):
         org_id: str | None = None,
         project_id: str | None = None,
         deferrable: bool | None = None,
-        timeout: float | timedelta = DEFAULT_SENSOR_TIMEOUT,
+        timeout: float | datetime.timedelta = DEFAULT_SENSOR_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         interval = kwargs.pop("poke_interval", _DEFAULT_POKE_INTERVAL)
