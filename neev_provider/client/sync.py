@@ -1,9 +1,9 @@
 """The synchronous client, on a ``requests.Session`` (connection reuse, timeouts).
 
-Each exchange runs on the client's :class:`~neev_provider.client.blocking.BlockingRunner`, so
-that the call's deadline bounds it whatever the server does; bodies are read in chunks through
-the shared :class:`~neev_provider.client.body.BodyReader` (size cap), and redirects are never
-followed.
+Each exchange is cut off at the call's deadline by the process's
+:class:`~neev_provider.client.cutoff.Watchdog`, whatever the server does; bodies are read in
+chunks through the shared :class:`~neev_provider.client.body.BodyReader` (size cap), and
+redirects are never followed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import requests
 import tenacity
 import urllib3
 
-from neev_provider.client import endpoints, validation
-from neev_provider.client.blocking import BlockingRunner, ExchangeJob, ExchangeTimeout
+from neev_provider.client import cutoff, endpoints, validation
 from neev_provider.client.body import CHUNK_BYTES, BodyReader
 from neev_provider.client.budget import CallBudget, seconds
 from neev_provider.client.config import ClientConfig
@@ -59,7 +58,6 @@ class NeevCloudClient:
         self._session = session or _new_session(config)
         self._session.verify = config.verify
         self._sleep = sleep or time.sleep
-        self._runner = BlockingRunner()
 
     def __repr__(self) -> str:
         return (
@@ -75,7 +73,6 @@ class NeevCloudClient:
 
     def close(self) -> None:
         """Close the HTTP session, if the client opened it."""
-        self._runner.close()
         if self._owns_session:
             self._session.close()
 
@@ -207,59 +204,35 @@ class NeevCloudClient:
         url = self.config.host + call.path
         headers = request_headers(authorization, self.config.user_agent, has_body=call.json is not None)
         timeout = budget.attempt_timeout(self.config.timeout)
-
-        def exchange(
-            job: ExchangeJob[tuple[int, Mapping[str, str], bytes]],
-        ) -> tuple[int, Mapping[str, str], bytes]:
-            return self._exchange(job, call, url, headers, timeout, budget)
-
+        slot = cutoff.Slot()
+        alarm = cutoff.WATCHDOG.arm(budget.ends_at, slot.cut)
         try:
-            status, answer_headers, content = self._runner.run(exchange, budget.remaining())
-        except ExchangeTimeout:
-            raise NeevCloudTimeoutError(
-                f"no complete answer within the call's {seconds(budget.seconds)}",
-                method=call.method,
-                url=url,
-                request_sent=True,
-            ) from None
-        except requests.ConnectTimeout as exc:
-            raise NeevCloudTimeoutError(
-                f"could not connect within {seconds(timeout)}",
-                method=call.method,
-                url=url,
-                request_sent=False,
-            ) from exc
-        except requests.Timeout as exc:
-            raise NeevCloudTimeoutError(
-                f"no answer within {seconds(timeout)}", method=call.method, url=url, request_sent=True
-            ) from exc
-        except requests.ConnectionError as exc:
-            sent = _may_have_sent(exc)
-            raise NeevCloudTransportError(
-                describe_network_failure(exc, sent=sent), method=call.method, url=url, request_sent=sent
-            ) from exc
+            with cutoff.carrying(slot):
+                status, answer_headers, content = self._exchange(call, url, headers, timeout, budget, slot)
+            if slot.fired:
+                # Cut off in the middle: what was read is not the answer (headers may end early).
+                raise _deadline_passed(call, url, budget)
         except NeevCloudError:
             raise
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            # Anything else the HTTP stack raises (an invalid URL or header, a broken encoding, a
-            # CA bundle it cannot load) is still the package's error, without the token in it.
-            sent = not isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader)
-            error, cause = library_failure(
-                exc, method=call.method, url=url, request_sent=sent, secrets=secrets_of(authorization)
-            )
-            raise error from cause
+            if slot.fired or budget.expired():
+                raise _deadline_passed(call, url, budget) from exc
+            raise _transport_error(exc, call, url, timeout, authorization) from _cause(exc, authorization)
+        finally:
+            slot.over()
+            alarm.cancel()
         return call.parse_response(status, answer_headers, content, url=url)
 
     def _exchange(
         self,
-        job: ExchangeJob[tuple[int, Mapping[str, str], bytes]],
         call: ApiCall[T],
         url: str,
         headers: dict[str, str],
         timeout: float,
         budget: CallBudget,
+        slot: cutoff.Slot,
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send the request and read the whole answer (on the runner's thread)."""
+        """Send the request and read the whole answer."""
         response = self._session.request(
             call.method,
             url,
@@ -270,14 +243,14 @@ class NeevCloudClient:
             stream=True,
             allow_redirects=False,
         )
-        job.on_abandon(lambda: _stop(response))
+        slot.response = response.raw
         with response:
             reader = BodyReader(
                 call.operation,
                 content_length=response.headers.get("content-length"),
-                expired=lambda: job.abandoned or budget.expired(),
+                expired=budget.expired,
                 on_expired=lambda: NeevCloudTimeoutError(
-                    "the answer was still arriving at the call's deadline",
+                    f"the answer was still arriving at the end of the call's {seconds(budget.seconds)}",
                     method=call.method,
                     url=url,
                     request_sent=True,
@@ -288,15 +261,41 @@ class NeevCloudClient:
         return response.status_code, response.headers, reader.content()
 
 
-def _stop(response: requests.Response) -> None:
-    """Stop a response being read on another thread: shut its socket down, then close it."""
-    shutdown = getattr(response.raw, "shutdown", None)
-    try:
-        if shutdown is not None:
-            shutdown()
-    except (OSError, ValueError, RuntimeError):
-        pass  # already released or closed: nothing is blocked on it any more
-    response.close()
+def _deadline_passed(call: ApiCall[Any], url: str, budget: CallBudget) -> NeevCloudTimeoutError:
+    return NeevCloudTimeoutError(
+        f"no complete answer within the call's {seconds(budget.seconds)}",
+        method=call.method,
+        url=url,
+        request_sent=True,
+    )
+
+
+def _transport_error(
+    error: BaseException, call: ApiCall[Any], url: str, timeout: float, authorization: str | None
+) -> NeevCloudError:
+    """Map what ``requests`` raised to the package's transport errors."""
+    if isinstance(error, requests.ConnectTimeout):
+        message, sent = f"could not connect within {seconds(timeout)}", False
+        return NeevCloudTimeoutError(message, method=call.method, url=url, request_sent=sent)
+    if isinstance(error, requests.Timeout):
+        message, sent = f"no answer within {seconds(timeout)}", True
+        return NeevCloudTimeoutError(message, method=call.method, url=url, request_sent=sent)
+    if isinstance(error, requests.ConnectionError):
+        sent = _may_have_sent(error)
+        message = describe_network_failure(error, sent=sent)
+        return NeevCloudTransportError(message, method=call.method, url=url, request_sent=sent)
+    # Anything else the HTTP stack raises (an invalid URL or header, a broken encoding, a CA
+    # bundle it cannot load) is still the package's error, without the token in it.
+    sent = not isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader)
+    wrapped, _ = library_failure(
+        error, method=call.method, url=url, request_sent=sent, secrets=secrets_of(authorization)
+    )
+    return wrapped
+
+
+def _cause(error: BaseException, authorization: str | None) -> BaseException | None:
+    """The exception to chain: ``error``, unless it quotes the credentials."""
+    return library_failure(error, method="", url="", request_sent=False, secrets=secrets_of(authorization))[1]
 
 
 def _new_session(config: ClientConfig) -> requests.Session:
@@ -305,6 +304,7 @@ def _new_session(config: ClientConfig) -> requests.Session:
     # costs more than the rest of the client's overhead; read the proxies once instead.
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(config.host))
+    cutoff.track(session)
     return session
 
 
