@@ -160,12 +160,8 @@ def _header_problem(text: str) -> str | None:
     return None
 
 
-def secret(value: object, field: str) -> str:
-    """Check a credential that travels in a JSON body (a password), without ever showing it.
-
-    Any character JSON can carry is allowed except control and invisible characters, which in
-    a password are a paste mistake. Surrounding spaces are dropped.
-    """
+def _credential(value: object, field: str) -> str:
+    """A credential's text without surrounding spaces; refused, unseen, if empty or too long."""
     if not isinstance(value, str) or not value.strip():
         raise NeevCloudValidationError(field, None, "must be set (it is empty)", show_value=False)
     text = value.strip()
@@ -173,6 +169,16 @@ def secret(value: object, field: str) -> str:
         raise NeevCloudValidationError(
             field, None, f"must be at most {MAX_SECRET_CHARS} characters", show_value=False
         )
+    return text
+
+
+def secret(value: object, field: str) -> str:
+    """Check a credential that travels in a JSON body (a password), without ever showing it.
+
+    Any character JSON can carry is allowed except control and invisible characters, which in
+    a password are a paste mistake. Surrounding spaces are dropped.
+    """
+    text = _credential(value, field)
     for position, char in enumerate(text, start=1):
         if _is_unprintable(char):
             what = _describe_character(char)
@@ -188,7 +194,7 @@ def token(value: object, field: str = "token") -> str:
     be valid, and the HTTP libraries would quote it whole in their error. A pasted
     ``Bearer xyz`` is accepted, since the API docs' own widget adds the prefix.
     """
-    text = secret(value, field)
+    text = _credential(value, field)
     if text.lower().startswith("bearer "):
         text = text[7:].strip()
     if text.lower() == "bearer":

@@ -17,6 +17,7 @@ from neev_provider._compat import (
     default_deferrable,
 )
 from neev_provider.client import validation
+from neev_provider.client.budget import seconds
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
 from neev_provider.client.readiness import Failed, Ready, Target, evaluate
 from neev_provider.client.retry import is_transient
@@ -71,12 +72,13 @@ class NeevVolumeSensor(BaseSensorOperator):
         org_id: str | None = None,
         project_id: str | None = None,
         deferrable: bool | None = None,
-        timeout: float | datetime.timedelta = DEFAULT_SENSOR_TIMEOUT,
+        timeout: float | datetime.timedelta | None = DEFAULT_SENSOR_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         interval = kwargs.pop("poke_interval", _DEFAULT_POKE_INTERVAL)
         super().__init__(
-            timeout=_seconds(timeout, "timeout", validation.positive_number),
+            # None: Airflow's [sensors] default_timeout, as for any sensor.
+            timeout=None if timeout is None else _seconds(timeout, "timeout", validation.positive_number),
             poke_interval=_seconds(interval, "poke_interval", validation.poll_interval),
             **kwargs,
         )
@@ -134,7 +136,7 @@ class NeevVolumeSensor(BaseSensorOperator):
         last = self._last_seen or "nothing yet"
         return (
             f"{self.task_id}: volume {self.volume_id}: the volume was not {self.target.value} within the "
-            f"sensor's timeout of {self.timeout:.0f} s; last seen: {last}. Raise `timeout` if the API is "
+            f"sensor's timeout of {seconds(self.timeout)}; last seen: {last}. Raise `timeout` if the API is "
             "just slow."
         )
 
