@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from neev_provider import __version__
 from neev_provider.client import validation
@@ -68,4 +69,11 @@ class ClientConfig:
 
     def scope(self, org_id: str | None = None, project_id: str | None = None) -> ProjectScope:
         """Return the project a call acts in: the configured one unless overridden."""
+        if not org_id and not project_id:
+            return self._own_scope
         return ProjectScope(org_id or self.org_id, project_id or self.project_id)
+
+    @cached_property
+    def _own_scope(self) -> ProjectScope:
+        # Checked once: most calls act in the configured project.
+        return ProjectScope(self.org_id, self.project_id)
