@@ -144,6 +144,8 @@ _INTERNAL = {
     "Store",  # neev_provider.client.records: the get/set of Airflow's task state store
     "SharedClient",  # neev_provider.triggers.registry
     "RECHECK_SECONDS",
+    "names_missing_resource",  # neev_provider.client.errors: the one rule for "404 means gone"
+    "neev_provider.client.validation.MAX_RETRIES",
 }
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import AirflowException
@@ -40,21 +41,43 @@ class NeevVolumeInUseError(NeevVolumeError):
     """Raised when a volume stayed attached past the detach timeout."""
 
 
-def result_of(outcome: WaitOutcome, *, task: str) -> dict[str, Any] | None:
+def failure_advice(volume: Mapping[str, Any] | None, scope: str | None = None) -> str:
+    """Say what to do about a failed wait, from what the API last reported of the volume.
+
+    Capacity and quota are named only where the API reports a provisioning failure (the
+    volume, or its extension, ``failed``): a volume that is not found, or was terminated,
+    needs other advice.
+
+    :param volume: the volume as last read, or ``None`` when the API answered 404.
+    :param scope: the organisation and project looked in, e.g. ``org 'org-a', project 'prj-b'``.
+    """
+    if volume is None:
+        where = scope or "the org_id and project_id of the task or connection"
+        return (
+            f"The API does not know this volume in {where}: check the volume id and the scope "
+            "(org_id, project_id); if the id is right, the volume was deleted."
+        )
+    if str(volume.get("status", "")).lower() == "terminated":
+        return "The volume was deleted (terminated); create a new one."
+    if str(volume.get("extension_status", "")).lower() == "failed":
+        return "Check the region's capacity and quota, then run the extension again."
+    return "Check the region's capacity and quota, then retry."
+
+
+def result_of(outcome: WaitOutcome, *, task: str, scope: str | None = None) -> dict[str, Any] | None:
     """Return the volume a successful wait ended with, or raise what its failure means.
 
     Operators and the sensor call this both after a wait in the worker and when resuming
     from the trigger's event, so both paths end the same way.
 
     :param task: the waiting task's id, for the messages.
+    :param scope: the organisation and project the volume was looked for in, for advice on a 404.
     """
     if outcome.status == "success":
         return dict(outcome.volume) if outcome.volume is not None else None
     where = f"{task}: volume {outcome.volume_id}"
     if outcome.status == "failed":
-        raise NeevVolumeFailedError(
-            f"{where}: {outcome.message}. Check the region's capacity and quota, then retry."
-        )
+        raise NeevVolumeFailedError(f"{where}: {outcome.message}. {failure_advice(outcome.volume, scope)}")
     if outcome.status == "timeout":
         raise NeevVolumeTimeoutError(f"{where}: {outcome.message}. Raise `timeout` if the API is just slow.")
     raise NeevVolumeError(f"{where}: {outcome.message}")

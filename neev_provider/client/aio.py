@@ -1,29 +1,35 @@
 """The asynchronous client, on an ``httpx.AsyncClient``; used by triggers.
 
-It runs the same calls, flow and retry policy as :mod:`neev_provider.client.sync`.
+It runs the same calls, flow, retry policy, body cap and call budget as
+:mod:`neev_provider.client.sync`; an exchange is bounded by the budget with ``asyncio.wait_for``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import tenacity
 
 from neev_provider.client import endpoints, validation
+from neev_provider.client.body import CHUNK_BYTES, BodyReader
+from neev_provider.client.budget import CallBudget, seconds
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
 from neev_provider.client.errors import (
     NeevCloudError,
     NeevCloudTimeoutError,
     NeevCloudTransportError,
+    NeevCloudValidationError,
+    call_context,
     describe_network_failure,
+    library_failure,
 )
-from neev_provider.client.flow import conversation, request_headers
+from neev_provider.client.flow import conversation, request_headers, secrets_of
 from neev_provider.client.models import Page, Volume
-from neev_provider.client.paging import named, pick_by_name
+from neev_provider.client.paging import PageWalk, named, pick_by_name
 from neev_provider.client.retry import resolve_final_error
 
 T = TypeVar("T")
@@ -49,7 +55,7 @@ class AsyncNeevCloudClient:
     ) -> None:
         self.config = config
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(verify=config.verify, timeout=config.timeout)
+        self._http = http or _new_http(config)
         # Looked up now, not at import, so that a test's patch of asyncio.sleep takes effect.
         self._sleep = sleep or asyncio.sleep
 
@@ -93,15 +99,20 @@ class AsyncNeevCloudClient:
         org_id: str | None = None,
         project_id: str | None = None,
     ) -> AsyncIterator[Volume]:
-        """Yield every volume of the project, fetching pages lazily."""
+        """Yield every volume of the project, fetching pages lazily.
+
+        A server whose pages do not advance, or that has too many, ends the walk with an error
+        (see :class:`~neev_provider.client.paging.PageWalk`).
+        """
+        walk = PageWalk(limit)
         page: int | None = 1
         while page is not None:
             result = await self.list_volumes(
                 page=page, limit=limit, available=available, org_id=org_id, project_id=project_id
             )
-            for volume in result.volumes:
+            fresh, page = walk.accept(page, result)
+            for volume in fresh:
                 yield volume
-            page = result.next_page
 
     async def find_volume_by_name(
         self, name: str, *, org_id: str | None = None, project_id: str | None = None
@@ -110,16 +121,21 @@ class AsyncNeevCloudClient:
 
         :raises DuplicateVolumeNameError: if several volumes have that name.
         """
-        validation.non_empty(name, "name")
-        volumes = [v async for v in self.iter_volumes(org_id=org_id, project_id=project_id)]
-        return pick_by_name(volumes, name)
+        return pick_by_name(await self.find_volumes_by_name(name, org_id=org_id, project_id=project_id), name)
 
     async def find_volumes_by_name(
         self, name: str, *, org_id: str | None = None, project_id: str | None = None
     ) -> list[Volume]:
         """Return every volume of the project called ``name`` (the API has no name filter: it lists)."""
-        validation.non_empty(name, "name")
-        return named([v async for v in self.iter_volumes(org_id=org_id, project_id=project_id)], name)
+        validation.volume_name(name)
+        scope = self.config.scope(org_id, project_id)
+        try:
+            return named([v async for v in self.iter_volumes(org_id=org_id, project_id=project_id)], name)
+        except NeevCloudError as error:
+            error.set_context(
+                call_context(self.config.label, f"looking up volume {name!r} in {scope.describe()}")
+            )
+            raise
 
     async def get_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
@@ -170,14 +186,18 @@ class AsyncNeevCloudClient:
                     step = flow.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        except NeevCloudError as error:
+            error.set_context(call_context(self.config.label, call.action or call.operation))
+            raise
 
     async def _send_with_retry(self, call: ApiCall[T], authorization: str | None) -> T:
+        budget = CallBudget.start(self.config.call_seconds, self.config.timeout)
         retrying = tenacity.AsyncRetrying(
             sleep=self._sleep,
-            **self.config.retry.tenacity_arguments(call.operation, idempotent=call.idempotent),
+            **self.config.retry.tenacity_arguments(call.operation, idempotent=call.idempotent, budget=budget),
         )
         try:
-            result: T = await retrying(self._send_once, call, authorization)
+            result: T = await retrying(self._send_once, call, authorization, budget)
             return result
         except NeevCloudError as error:
             final = resolve_final_error(error, call.operation, idempotent=call.idempotent)
@@ -185,27 +205,66 @@ class AsyncNeevCloudClient:
                 raise
             raise final from error
 
-    async def _send_once(self, call: ApiCall[T], authorization: str | None) -> T:
+    async def _send_once(self, call: ApiCall[T], authorization: str | None, budget: CallBudget) -> T:
         url = self.config.host + call.path
         headers = request_headers(authorization, self.config.user_agent, has_body=call.json is not None)
+        timeout = budget.attempt_timeout(self.config.timeout)
         try:
-            response = await self._http.request(
-                call.method,
-                url,
-                params=call.params,
-                json=call.json,
-                headers=headers,
-                timeout=self.config.timeout,
+            status, answer_headers, content = await asyncio.wait_for(
+                self._exchange(call, url, headers, timeout), budget.remaining()
             )
+        except asyncio.TimeoutError:
+            raise NeevCloudTimeoutError(
+                f"no complete answer within the call's {seconds(budget.seconds)}",
+                method=call.method,
+                url=url,
+                request_sent=True,
+            ) from None
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, _NOT_SENT)
             what = "no answer" if sent else "could not connect"
             raise NeevCloudTimeoutError(
-                f"{what} within {self.config.timeout:g} s", method=call.method, url=url, request_sent=sent
+                f"{what} within {seconds(timeout)}", method=call.method, url=url, request_sent=sent
             ) from exc
         except httpx.TransportError as exc:
             sent = not isinstance(exc, _NOT_SENT)
             raise NeevCloudTransportError(
                 describe_network_failure(exc, sent=sent), method=call.method, url=url, request_sent=sent
             ) from exc
-        return call.parse_response(response.status_code, response.headers, response.content, url=url)
+        except NeevCloudError:
+            raise
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError) as exc:
+            # Anything else the HTTP stack raises (an invalid URL or header, a broken encoding) is
+            # still the package's error, without the token in it.
+            sent = not isinstance(exc, httpx.InvalidURL | UnicodeError)
+            error, cause = library_failure(
+                exc, method=call.method, url=url, request_sent=sent, secrets=secrets_of(authorization)
+            )
+            raise error from cause
+        return call.parse_response(status, answer_headers, content, url=url)
+
+    async def _exchange(
+        self, call: ApiCall[T], url: str, headers: dict[str, str], timeout: float
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """Send the request and read the whole answer; ``wait_for`` cancels it at the deadline."""
+        request = self._http.build_request(
+            call.method, url, params=call.params, json=call.json, headers=headers, timeout=timeout
+        )
+        response = await self._http.send(request, stream=True, follow_redirects=False)
+        try:
+            reader = BodyReader(call.operation, content_length=response.headers.get("content-length"))
+            async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                reader.feed(chunk)
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, reader.content()
+
+
+def _new_http(config: ClientConfig) -> httpx.AsyncClient:
+    try:
+        return httpx.AsyncClient(verify=config.verify, timeout=config.timeout)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        # httpx loads the CA bundle here, not at the first request as requests does.
+        raise NeevCloudValidationError(
+            "verify", config.verify, f"could not be loaded as a CA bundle ({type(exc).__name__})"
+        ) from exc

@@ -15,12 +15,13 @@ the client runs it and hands back the tokens (:meth:`LoginAuth.accept`).
 from __future__ import annotations
 
 import base64
-import json
+import binascii
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from neev_provider.client import endpoints, validation
+from neev_provider.client.body import loads_or_none
 
 # Renew this long before the token's stated expiry, so a request never races it.
 EXPIRY_MARGIN_SECONDS = 30.0
@@ -48,11 +49,9 @@ class TokenAuth:
     kind = "token"
 
     def __init__(self, token: str) -> None:
-        # A pasted "Bearer xyz" is accepted, since the docs' own widget adds the prefix.
-        value = validation.secret(token, "token")
-        if value.lower().startswith("bearer "):
-            value = value[7:].strip()
-        self._header = f"Bearer {value}"
+        # Checked now, when the connection is read: a token a header cannot carry is refused with a
+        # message that never quotes it. A pasted "Bearer xyz" is accepted.
+        self._header = f"Bearer {validation.token(token, 'token')}"
 
     def __repr__(self) -> str:
         return "TokenAuth(token=***)"
@@ -81,11 +80,14 @@ def jwt_expiry(token: str) -> float | None:
         return None
     padded = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(padded))
-    except ValueError:
+        claims = loads_or_none(base64.urlsafe_b64decode(padded))
+    except (ValueError, binascii.Error):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+    # Before 1970 or after 9999 is no expiry information (and float() of a huge int overflows).
+    if isinstance(exp, int | float) and not isinstance(exp, bool) and 0 < exp < 2.5e11:
+        return float(exp)
+    return None
 
 
 class LoginAuth:
@@ -106,7 +108,7 @@ class LoginAuth:
         on_token: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._email = validation.non_empty(email, "login")
+        self._email = validation.non_empty(email, "login", max_length=254)
         self._password = validation.secret(password, "password")
         self._on_token = on_token
         self._clock = clock

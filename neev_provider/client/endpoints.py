@@ -6,14 +6,19 @@ own HTTP library and hand the answer back to :meth:`ApiCall.parse_response`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from neev_provider.client import validation
-from neev_provider.client.errors import UnexpectedResponseError, error_from_response
+from neev_provider.client.body import decode_json
+from neev_provider.client.errors import (
+    NeevCloudValidationError,
+    UnexpectedResponseError,
+    error_from_response,
+    names_missing_resource,
+)
 from neev_provider.client.models import Page, Volume
 
 T = TypeVar("T")
@@ -30,8 +35,12 @@ class ProjectScope:
     project_id: str
 
     def __post_init__(self) -> None:
-        validation.non_empty(self.org_id, "org_id")
-        validation.non_empty(self.project_id, "project_id")
+        validation.scope_id(self.org_id, "org_id")
+        validation.scope_id(self.project_id, "project_id")
+
+    def describe(self) -> str:
+        """Return ``org 'org-a', project 'prj-b'``, for messages."""
+        return f"org {self.org_id!r}, project {self.project_id!r}"
 
     @property
     def volumes_path(self) -> str:
@@ -49,7 +58,13 @@ class ApiCall(Generic[T]):
     :param idempotent: whether replaying the request after an ambiguous failure is harmless.
     :param authenticated: whether the bearer token is sent.
     :param absent_status: a status that means "no such resource" and parses as ``None``
-        instead of raising (404 for a lookup that may miss).
+        instead of raising (404 for a lookup that may miss), when the answer is the API's
+        own "not found" for ``resource_id`` (:func:`~neev_provider.client.errors.names_missing_resource`).
+    :param resource_id: the id of the resource the call is about (a volume), which a 404 must
+        name to mean "not found"; any other 404 is an
+        :class:`~neev_provider.client.errors.EndpointNotFoundError` naming the URL.
+    :param action: what the call does, in the user's words ("deleting volume …"), for messages.
+    :param scope: the project the call acts in, for messages.
     """
 
     operation: str
@@ -63,26 +78,33 @@ class ApiCall(Generic[T]):
     idempotent: bool = True
     authenticated: bool = True
     absent_status: int | None = None
+    resource_id: str | None = None
+    action: str = ""
+    scope: ProjectScope | None = None
 
     def parse_response(self, status: int, headers: Mapping[str, str], content: bytes, *, url: str) -> T:
         """Return the parsed answer, or raise the error the status maps to."""
-        if status == self.absent_status:
+        if status == self.expected_status:
+            return self.parse(decode_json(content, self.operation) if content else None)
+        if status == self.absent_status and names_missing_resource(content, self.resource_id):
             return self.parse(None)
-        if status != self.expected_status:
-            raise error_from_response(status, headers, content, method=self.method, url=url)
-        if not content:
-            return self.parse(None)
-        return self.parse(_decode_json(content, self.operation))
+        raise error_from_response(
+            status,
+            headers,
+            content,
+            method=self.method,
+            url=url,
+            resource_id=self.resource_id,
+            not_found_hint=self._not_found_hint(),
+        )
 
-
-def _decode_json(content: bytes, operation: str) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError as exc:
-        excerpt = " ".join(content[:120].decode("utf-8", errors="replace").split())
-        raise UnexpectedResponseError(
-            f"{operation} answered with a body that is not JSON: {excerpt!r}"
-        ) from exc
+    def _not_found_hint(self) -> str | None:
+        if self.resource_id is None or self.scope is None:
+            return None
+        return (
+            f"Volume {self.resource_id} was not found in {self.scope.describe()}: check the id and the "
+            "scope (org_id and project_id)"
+        )
 
 
 def _nothing(_: Any) -> None:
@@ -104,13 +126,23 @@ def list_volumes(
         scope.volumes_path,
         parse=lambda body: Page.from_api(body, page=page, limit=limit),
         params=params,
+        action=f"listing the volumes of {scope.describe()}",
+        scope=scope,
     )
 
 
 def get_volume(scope: ProjectScope, volume_id: str) -> ApiCall[Volume]:
     """``GET .../volumes/{id}``."""
     vid = validation.volume_id(volume_id)
-    return ApiCall("getNetworkVolume", "GET", f"{scope.volumes_path}/{vid}", parse=Volume.from_api)
+    return ApiCall(
+        "getNetworkVolume",
+        "GET",
+        f"{scope.volumes_path}/{vid}",
+        parse=Volume.from_api,
+        resource_id=vid,
+        action=f"reading volume {vid} in {scope.describe()}",
+        scope=scope,
+    )
 
 
 def _volume_or_none(body: Any) -> Volume | None:
@@ -121,7 +153,14 @@ def find_volume(scope: ProjectScope, volume_id: str) -> ApiCall[Volume | None]:
     """``GET .../volumes/{id}``, where a 404 means the volume is absent (``None``)."""
     vid = validation.volume_id(volume_id)
     return ApiCall(
-        "getNetworkVolume", "GET", f"{scope.volumes_path}/{vid}", parse=_volume_or_none, absent_status=404
+        "getNetworkVolume",
+        "GET",
+        f"{scope.volumes_path}/{vid}",
+        parse=_volume_or_none,
+        absent_status=404,
+        resource_id=vid,
+        action=f"reading volume {vid} in {scope.describe()}",
+        scope=scope,
     )
 
 
@@ -141,7 +180,7 @@ class CreateVolumeRequest:
 
     def __post_init__(self) -> None:
         validation.size_gb(self.size_gb)
-        validation.non_empty(self.region_id, "region_id")
+        validation.non_empty(self.region_id, "region_id", max_length=validation.MAX_ID_CHARS)
         validation.volume_mode(self.volume_mode)
         if self.name is not None:
             validation.volume_name(self.name)
@@ -175,6 +214,8 @@ def create_volume(scope: ProjectScope, request: CreateVolumeRequest) -> ApiCall[
         expected_status=201,
         json=request.to_json(),
         idempotent=False,
+        action=f"creating volume {request.name or '(unnamed)'} in {scope.describe()}",
+        scope=scope,
     )
 
 
@@ -193,6 +234,9 @@ def extend_volume(scope: ProjectScope, volume_id: str, size_gb: int) -> ApiCall[
         expected_status=202,
         json={"sizeGB": size_gb},
         idempotent=False,
+        resource_id=vid,
+        action=f"extending volume {vid} to {size_gb} GB in {scope.describe()}",
+        scope=scope,
     )
 
 
@@ -200,7 +244,14 @@ def delete_volume(scope: ProjectScope, volume_id: str) -> ApiCall[None]:
     """``DELETE .../volumes/{id}``. Idempotent in effect: a replay finds 404."""
     vid = validation.volume_id(volume_id)
     return ApiCall(
-        "deleteNetworkVolume", "DELETE", f"{scope.volumes_path}/{vid}", parse=_nothing, expected_status=204
+        "deleteNetworkVolume",
+        "DELETE",
+        f"{scope.volumes_path}/{vid}",
+        parse=_nothing,
+        expected_status=204,
+        resource_id=vid,
+        action=f"deleting volume {vid} in {scope.describe()}",
+        scope=scope,
     )
 
 
@@ -217,12 +268,20 @@ class Tokens:
         """Parse a ``LoginResponse``."""
         if not isinstance(data, Mapping) or not isinstance(data.get("access_token"), str):
             raise UnexpectedResponseError("the login answer has no access_token")
+        try:
+            # The token goes into a header: one a header cannot carry is the server's mistake.
+            access = validation.token(data["access_token"], "access_token")
+        except NeevCloudValidationError as exc:
+            raise UnexpectedResponseError(f"the login answer's {exc}") from None
         refresh = data.get("refresh_token")
         expires = data.get("expires_in")
         return cls(
-            access_token=data["access_token"],
-            refresh_token=refresh if isinstance(refresh, str) else None,
-            expires_in=float(expires) if isinstance(expires, int | float) and expires > 0 else None,
+            access_token=access,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            # A lifetime beyond ten years (or not a number) is no expiry information at all.
+            expires_in=float(expires)
+            if isinstance(expires, int | float) and not isinstance(expires, bool) and 0 < expires < 3.2e8
+            else None,
         )
 
 
@@ -235,6 +294,7 @@ def login(email: str, password: str) -> ApiCall[Tokens]:
         parse=Tokens.from_api,
         json={"email": email, "password": password},
         authenticated=False,
+        action=f"logging in as {email}",
     )
 
 
@@ -247,4 +307,5 @@ def refresh(refresh_token: str) -> ApiCall[Tokens]:
         parse=Tokens.from_api,
         json={"refresh_token": refresh_token},
         authenticated=False,
+        action="refreshing the access token",
     )

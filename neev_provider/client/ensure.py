@@ -162,6 +162,8 @@ class VolumeEnsurer:
     :param if_exists: a volume with a user-given name exists: ``reuse`` it if compatible, or ``fail``.
     :param on_volume: called with each volume the task comes to hold, and whether the task owns it,
         before any wait or refusal.
+    :param on_posting: called with the name right before each POST: from then until
+        ``on_volume``, a volume of that name may exist that the task does not know the id of.
     :param memory: the task instance's durable create record, where Airflow offers one
         (:mod:`neev_provider.client.records`): it spares the project-wide lookup when it can.
     """
@@ -176,6 +178,7 @@ class VolumeEnsurer:
         policy: SettlePolicy | None = None,
         on_volume: Callable[[Volume, bool], None] = lambda volume, owned: None,
         memory: CreateMemory | None = None,
+        on_posting: Callable[[str], None] = lambda name: None,
         logger: Logger = log,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -190,6 +193,7 @@ class VolumeEnsurer:
         self.policy = policy or SettlePolicy()
         self.on_volume = on_volume
         self.memory = memory
+        self.on_posting = on_posting
         self.log = logger
         self.sleep = sleep
         self.clock = clock
@@ -220,6 +224,7 @@ class VolumeEnsurer:
         """POST the volume; after an ambiguous failure settle, and POST again only if nothing appears."""
         for attempt in range(1, self.policy.max_creates + 1):
             self._remember(None)
+            self.on_posting(self.name)
             try:
                 volume = self.client.create_volume(self.request)
             except AmbiguousRequestError as ambiguity:

@@ -4,6 +4,7 @@
 
     NeevCloudError
     ├── NeevCloudValidationError     bad input, refused before any call (also a ValueError)
+    │   └── NeevCloudConfigurationError  a connection or configuration with problems, all listed
     ├── NeevCloudTransportError      the network failed (refused, reset, DNS, TLS)
     │   └── NeevCloudTimeoutError    no answer in time
     ├── AmbiguousRequestError        a create/extend POST may or may not have taken effect
@@ -16,42 +17,113 @@
         │   └── VolumeInUseError     400, the volume is attached to a running resource
         ├── AuthenticationError      401
         ├── PermissionDeniedError    403
-        ├── NotFoundError            404
+        ├── NotFoundError            404, the API's answer that the resource asked for does not exist
+        ├── EndpointNotFoundError    404 that is not about the resource: the URL itself is wrong
         ├── ConflictError            409
         ├── RateLimitError           429 (``retry_after`` in seconds, when sent)
-        └── ServerError              5xx
+        ├── ServerError              5xx
+        └── UnexpectedStatusError    a status the call does not document (a redirect, another 2xx)
 
-:func:`error_from_response` is the one place that turns an HTTP answer into this tree.
-No message or ``repr`` here ever contains a request's headers or body, so credentials
-cannot leak through an exception.
+:func:`error_from_response` is the one place that turns an HTTP answer into this tree, and
+:func:`names_missing_resource` the one rule that tells "the volume does not exist" from
+"this URL does not exist". No message or ``repr`` here ever contains a request's headers or
+body, so credentials cannot leak through an exception; values and the API's own words are
+shortened, so a hostile or mistaken 100 kB value never becomes a 100 kB message.
+
+Errors raised by a client call carry a ``context`` naming the configuration (for the hook:
+the Airflow connection) and what the caller asked for, e.g. ``connection 'neevcloud_default':
+deleting volume 3f2b… in org 'org-a', project 'prj-b'``; ``str(error)`` starts with it.
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from neev_provider.client.body import loads_or_none
+
 _EXCERPT_CHARS = 160
+# The API's own message is quoted up to this length; a longer one is cut.
+_API_MESSAGE_CHARS = 500
+# A value is shown in a message up to this length (its repr); a longer one is cut and its length said.
+_SHOWN_CHARS = 80
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def shown(value: object) -> str:
+    """Return ``repr(value)`` for a message, cut to a readable length (the full length is said)."""
+    text = repr(value)
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str | bytes) else ""
+    return text[: _SHOWN_CHARS - 1] + "…" + size
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + f"… ({len(text)} characters)"
 
 
 class NeevCloudError(Exception):
-    """Base class of every error raised by :mod:`neev_provider`'s client."""
+    """Base class of every error raised by :mod:`neev_provider`'s client.
+
+    ``context`` names where the error happened (the connection and what was asked for);
+    ``str(error)`` starts with it when it is set.
+    """
+
+    context: str | None = None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{self.context}: {text}" if self.context else text
+
+    def set_context(self, context: str) -> None:
+        """Say where the error happened; an outer call (what the user asked for) replaces an inner one."""
+        self.context = context
 
 
 class NeevCloudValidationError(NeevCloudError, ValueError):
-    """Raised when an argument breaks a rule, before any request is sent."""
+    """Raised when an argument breaks a rule, before any request is sent.
 
-    def __init__(self, field: str, value: object, rule: str, *, show_value: bool = True) -> None:
+    :param show_value: ``False`` for a secret: the message then says ``(hidden)``.
+    :param missing: the value was not given at all: the message says so instead of showing ``None``.
+    """
+
+    def __init__(
+        self, field: str, value: object, rule: str, *, show_value: bool = True, missing: bool = False
+    ) -> None:
         self.field = field
         self.value = value if show_value else None
         self.rule = rule
-        shown = repr(value) if show_value else "(hidden)"
-        super().__init__(f"{field}={shown} is invalid: {rule}")
+        if missing:
+            super().__init__(f"{field} is not set: {rule}")
+        else:
+            super().__init__(f"{field}={shown(value) if show_value else '(hidden)'} is invalid: {rule}")
+
+
+class NeevCloudConfigurationError(NeevCloudValidationError):
+    """Raised when a configuration (an Airflow connection and the task's overrides) has problems.
+
+    Every problem is listed, in a fixed order, so that one run reports all there is to fix.
+
+    :param source: what is being read, e.g. ``connection 'neevcloud_default'``.
+    :param problems: one validation error per problem.
+    """
+
+    def __init__(self, source: str, problems: Iterable[NeevCloudValidationError]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        lines = "".join(f"\n  - {problem}" for problem in self.problems)
+        count = len(self.problems)
+        NeevCloudError.__init__(
+            self, f"{source} cannot be used ({count} problem{'s' if count != 1 else ''}):{lines}"
+        )
+        self.field = ", ".join(problem.field for problem in self.problems)
+        self.value = None
+        self.rule = "see the problems listed"
 
 
 class NeevCloudTransportError(NeevCloudError):
@@ -90,7 +162,7 @@ class AmbiguousRequestError(NeevCloudError):
 
 
 class UnexpectedResponseError(NeevCloudError):
-    """Raised when a success answer does not have the shape the API documents."""
+    """Raised when an answer does not have the shape the API documents (or is too large or deep)."""
 
 
 class DuplicateVolumeNameError(NeevCloudError):
@@ -139,6 +211,7 @@ class NeevCloudAPIError(NeevCloudError):
     :param details: the API's ``details`` object (empty when absent).
     :param request_id: the ``x-request-id`` response header, for support requests.
     :param retry_after: seconds the server asked to wait (``Retry-After``), if any.
+    :param hint: what to check or do next, appended to the message.
     """
 
     def __init__(
@@ -152,6 +225,7 @@ class NeevCloudAPIError(NeevCloudError):
         retry_after: float | None = None,
         method: str = "",
         url: str = "",
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.code = code
@@ -161,17 +235,20 @@ class NeevCloudAPIError(NeevCloudError):
         self.retry_after = retry_after
         self.method = method
         self.url = url
+        self.hint = hint
         super().__init__(self._describe())
 
     def _describe(self) -> str:
         text = f"HTTP {self.status}"
         if self.code:
             text += f" {self.code}"
-        text += f": {self.message}"
+        text += f": {_shorten(self.message, _API_MESSAGE_CHARS)}"
         if self.method:
             text += f" [{self.method} {self.url}]"
         if self.request_id:
             text += f" (x-request-id {self.request_id})"
+        if self.hint:
+            text += f". {self.hint}"
         return text
 
 
@@ -192,7 +269,16 @@ class PermissionDeniedError(NeevCloudAPIError):
 
 
 class NotFoundError(NeevCloudAPIError):
-    """404 - The requested resource does not exist."""
+    """404 - The API says the requested resource does not exist (see :func:`names_missing_resource`)."""
+
+
+class EndpointNotFoundError(NeevCloudAPIError):
+    """404 - An answer that does not say the resource is missing: the URL itself does not exist.
+
+    A route 404 of the gateway, an HTML page, or an error about something else: the host (a path
+    prefix too many), the ``org_id`` or the ``project_id`` is wrong, or a proxy answered. It is
+    deliberately not a :class:`NotFoundError`, so that nothing reads it as "the volume is gone".
+    """
 
 
 class ConflictError(NeevCloudAPIError):
@@ -205,6 +291,14 @@ class RateLimitError(NeevCloudAPIError):
 
 class ServerError(NeevCloudAPIError):
     """5xx - The server or the gateway in front of it failed."""
+
+
+class UnexpectedStatusError(NeevCloudAPIError):
+    """A status the call does not document: a redirect (never followed) or another success status.
+
+    A redirect usually means the host is not the API gateway (``http://`` redirected to
+    ``https://``, or a login page); the message names where it pointed.
+    """
 
 
 _BY_STATUS: dict[int, type[NeevCloudAPIError]] = {
@@ -226,21 +320,24 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     """
     if value is None or not value.strip():
         return None
-    text = value.strip()
+    text = value.strip()[:64]
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        # NaN or an infinity is no wait at all: ignore it, as if the header were absent.
+        return max(0.0, seconds) if seconds == seconds and abs(seconds) != float("inf") else None
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
 
 def _excerpt(body: bytes) -> str:
-    text = " ".join(body.decode("utf-8", errors="replace").split())
+    text = " ".join(body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace").split())
     if len(text) > _EXCERPT_CHARS:
         text = text[: _EXCERPT_CHARS - 1] + "…"
     return text or "(empty body)"
@@ -248,10 +345,7 @@ def _excerpt(body: bytes) -> str:
 
 def _fields_from_body(body: bytes, content_type: str) -> tuple[str | None, str, dict[str, Any]]:
     """Read ``code``, ``message`` and ``details`` defensively from an error body."""
-    try:
-        payload = json.loads(body) if body else None
-    except ValueError:
-        payload = None
+    payload = loads_or_none(body)
     if not isinstance(payload, dict):
         kind = content_type.split(";")[0].strip() or "unknown content type"
         return None, f"non-JSON error body ({kind}): {_excerpt(body)}", {}
@@ -261,23 +355,84 @@ def _fields_from_body(body: bytes, content_type: str) -> tuple[str | None, str, 
     if not isinstance(details, dict):
         details = {} if details is None else {"details": details}
     return (
-        str(code) if code is not None else None,
+        _shorten(str(code), _EXCERPT_CHARS) if code is not None else None,
         str(message) if message else _excerpt(body),
         details,
     )
 
 
+def names_missing_resource(body: bytes, resource_id: str | None) -> bool:
+    """Whether a 404's body is the API's own word that the resource asked for does not exist.
+
+    The one rule behind "404 means gone", for the sync and the async client alike. The spec
+    answers a missing volume with its ``ErrorResponse`` (``code`` and ``message`` strings, an
+    optional ``details`` object); the emulator's is ``{"code": "not_found", "message": "volume
+    \"<id>\" not found", "details": {"volume": "<id>"}}``. So the body must be that envelope,
+    must not describe a route (a ``details.path``, or "route" in the message: what a gateway
+    answers for a URL it does not serve), and, when a resource id is given, must be about it:
+    name that id, or name no id at all and speak of a volume. Anything else (an HTML page, a
+    gateway's route 404, another envelope, an error about another id) is not "gone", since
+    reading it so would make a delete report success while the volume lives on.
+    """
+    payload = loads_or_none(body)
+    if not isinstance(payload, dict):
+        return False
+    message, code, details = payload.get("message"), payload.get("code"), payload.get("details", {})
+    if not isinstance(message, str) or not isinstance(code, str) or not isinstance(details, dict):
+        return False
+    if "path" in details or "route" in message.lower():
+        return False
+    if resource_id is None:
+        return True
+    texts = [message, *(str(value) for value in details.values() if isinstance(value, str | int))]
+    named = {match.lower() for text in texts for match in _UUID.findall(text)}
+    if named:
+        return resource_id.lower() in named
+    return resource_id in texts or "volume" in message.lower()
+
+
+def _unexpected_status(status: int, headers: Mapping[str, str], method: str, url: str) -> str:
+    if 300 <= status < 400:
+        location = _shorten(headers.get("location", "") or "nowhere", _EXCERPT_CHARS)
+        return (
+            f"the server redirects ({status}) to {location}, and the client does not follow redirects: "
+            "the host is probably not the API gateway (for example http:// where https:// is served); "
+            "set the host to the gateway itself, such as https://api.ai.neevcloud.com"
+        )
+    return f"the API answered {status}, a status {method} on this URL does not document"
+
+
 def error_from_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, method: str = "", url: str = ""
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str = "",
+    url: str = "",
+    resource_id: str | None = None,
+    not_found_hint: str | None = None,
 ) -> NeevCloudAPIError:
     """Map an error answer to the exception class for its status.
 
     :param headers: the response headers; looked up case-insensitively by the caller's mapping.
+    :param resource_id: the id a 404 must name to mean "not found" (see :func:`names_missing_resource`).
+    :param not_found_hint: what to check, added to the message of a :class:`NotFoundError`.
     """
     code, message, details = _fields_from_body(body, headers.get("content-type", ""))
     cls: type[NeevCloudAPIError]
+    hint = None
     if status >= 500:
         cls = ServerError
+    elif status < 400:
+        cls, message = UnexpectedStatusError, _unexpected_status(status, headers, method, url)
+    elif status == 404 and names_missing_resource(body, resource_id):
+        cls, hint = NotFoundError, not_found_hint
+    elif status == 404:
+        cls = EndpointNotFoundError
+        hint = (
+            "This is not the API's answer for the resource asked for: the URL does not exist. Check the "
+            "host (the gateway only, such as https://api.ai.neevcloud.com) and the org_id and project_id"
+        )
     else:
         cls = _BY_STATUS.get(status, NeevCloudAPIError)
     if cls is BadRequestError and (code == "volume_in_use" or _IN_USE.search(message)):
@@ -287,10 +442,11 @@ def error_from_response(
         message,
         code=code,
         details=details,
-        request_id=headers.get("x-request-id"),
+        request_id=_shorten(headers.get("x-request-id") or "", _EXCERPT_CHARS) or None,
         retry_after=parse_retry_after(headers.get("retry-after")),
         method=method,
         url=url,
+        hint=hint,
     )
 
 
@@ -314,3 +470,30 @@ def describe_network_failure(error: BaseException, *, sent: bool) -> str:
     # asyncio words a refusal "Connect call failed"; the errno's own text is clearer.
     detail = os.strerror(codes[-1]) if codes else (str(error) or type(error).__name__)
     return f"{reason}: {detail}"
+
+
+def _quotes_a_secret(error: BaseException, secrets: Iterable[str]) -> bool:
+    texts = [f"{item} {item.args!r}" for item in exception_chain(error)]
+    return any(secret and secret in text for secret in secrets for text in texts)
+
+
+def library_failure(
+    error: BaseException, *, method: str, url: str, request_sent: bool, secrets: Iterable[str] = ()
+) -> tuple[NeevCloudTransportError, BaseException | None]:
+    """Turn any exception of the HTTP stack into a :class:`NeevCloudTransportError`.
+
+    :param secrets: values that must not appear (the ``Authorization`` header, the token).
+    :return: the error to raise and the cause to chain it to: ``error`` itself, or ``None``
+        when the library quoted a secret in it (its text is then withheld too).
+    """
+    if _quotes_a_secret(error, secrets):
+        detail, cause = "its message is withheld because it quoted the credentials", None
+    else:
+        detail, cause = _shorten(str(error) or "no message", _EXCERPT_CHARS), error
+    message = f"the HTTP library failed ({type(error).__name__}: {detail})"
+    return NeevCloudTransportError(message, method=method, url=url, request_sent=request_sent), cause
+
+
+def call_context(label: str | None, action: str) -> str:
+    """Return the context of a call's errors: the configuration's label and the action, as present."""
+    return ": ".join(part for part in (label, action) if part)

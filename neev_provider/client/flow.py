@@ -66,3 +66,10 @@ def request_headers(authorization: str | None, user_agent: str, *, has_body: boo
     if authorization is not None:
         headers["Authorization"] = authorization
     return headers
+
+
+def secrets_of(authorization: str | None) -> list[str]:
+    """Return what of an ``Authorization`` value must never appear in a message: it, and its token."""
+    if not authorization:
+        return []
+    return [authorization, authorization.partition(" ")[2] or authorization]

@@ -191,15 +191,29 @@ class Volume:
         return dict(self.raw)
 
 
+def _refuse_other_envelope(data: Mapping[str, Any]) -> None:
+    """Raise if a list answer without ``volumes`` carries its items under another key."""
+    lists = [repr(key) for key, value in data.items() if isinstance(value, list)]
+    if lists:
+        raise UnexpectedResponseError(
+            f"the volume list has no 'volumes' array but a list under {', '.join(lists[:3])}: it is not "
+            "the Storage API's list answer, so it is not read as an empty list"
+        )
+
+
 @dataclass(frozen=True)
 class Page:
-    """One page of :meth:`~neev_provider.client.sync.NeevCloudClient.list_volumes`."""
+    """One page of :meth:`~neev_provider.client.sync.NeevCloudClient.list_volumes`.
+
+    :param reported_page: the page number the API said it answered (``current_page``), if it did.
+    """
 
     volumes: tuple[Volume, ...]
     page: int
     limit: int
     total_items: int | None
     total_pages: int | None
+    reported_page: int | None = None
 
     @property
     def next_page(self) -> int | None:
@@ -211,18 +225,31 @@ class Page:
 
     @classmethod
     def from_api(cls, data: object, *, page: int, limit: int) -> Page:
-        """Parse a ``ListNetworkVolumesResponse``; ``page``/``limit`` are what was asked for."""
+        """Parse a ``ListNetworkVolumesResponse``; ``page``/``limit`` are what was asked for.
+
+        The spec requires no field, so ``{}`` is an empty list; but an envelope that carries a
+        list under another key (``{"items": [...]}``, ``{"data": [...]}``) is an error rather
+        than "no volumes": a name lookup that read it as empty would miss the very volume it
+        looks for.
+        """
         if not isinstance(data, Mapping):
             raise UnexpectedResponseError(f"expected a volume list object, got {type(data).__name__}")
-        items = data.get("volumes") or []
+        if "volumes" not in data:
+            _refuse_other_envelope(data)
+            data = {**data, "volumes": []}
+        items = data["volumes"] if data["volumes"] is not None else []
         if not isinstance(items, list):
             raise UnexpectedResponseError(f"'volumes' is not a list (got {type(items).__name__})")
         pagination = data.get("pagination")
-        info: Mapping[str, Any] = pagination if isinstance(pagination, Mapping) else {}
+        if pagination is not None and not isinstance(pagination, Mapping):
+            raise UnexpectedResponseError(f"'pagination' is not an object (got {type(pagination).__name__})")
+        info: Mapping[str, Any] = pagination or {}
+        reported = _optional_int(info.get("current_page"))
         return cls(
             volumes=tuple(Volume.from_api(item) for item in items),
-            page=_optional_int(info.get("current_page")) or page,
+            page=reported or page,
             limit=_optional_int(info.get("items_per_page")) or limit,
             total_items=_optional_int(info.get("total_items")),
             total_pages=_optional_int(info.get("total_pages")),
+            reported_page=reported,
         )

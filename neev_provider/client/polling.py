@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from neev_provider.client.errors import AuthenticationError, NeevCloudAPIError, NeevCloudError
 from neev_provider.client.models import Volume
+from neev_provider.client.paging import PageWalk
 
 if TYPE_CHECKING:
     from neev_provider.client.aio import AsyncNeevCloudClient
@@ -163,20 +164,26 @@ class SharedPoller:
         await asyncio.gather(*(self._read_one(scope, group, semaphore) for group in pending.values()))
 
     async def _read_list(self, scope: Scope, pending: dict[str, list[_Wait]]) -> None:
-        """Page through the project while that is cheaper than reading the rest one by one."""
+        """Page through the project while that is cheaper than reading the rest one by one.
+
+        The walk is guarded like every list walk (:class:`~neev_provider.client.paging.PageWalk`):
+        a server whose pages do not advance ends it with an error, never a loop.
+        """
+        walk = PageWalk(LIST_LIMIT)
         page: int | None = 1
         while page is not None and pending:
             result = await self._client().list_volumes(
                 page=page, limit=LIST_LIMIT, org_id=scope[0], project_id=scope[1]
             )
             self.stats.list_calls += 1
-            for volume in result.volumes:
+            fresh, next_page = walk.accept(page, result)
+            for volume in fresh:
                 for entry in pending.pop(volume.id, []):
                     self._observe(entry, volume)
             if result.total_pages is not None:
                 self._pages[scope] = result.total_pages
-            remaining = (result.total_pages or result.page + 1) - result.page
-            page = result.next_page if 0 < remaining <= len(pending) else None
+            remaining = (result.total_pages or page + 1) - page
+            page = next_page if 0 < remaining <= len(pending) else None
         self.stats.pages_by_scope[scope] = self._pages.get(scope, 1)
 
     async def _read_one(self, scope: Scope, group: list[_Wait], semaphore: asyncio.Semaphore) -> None:

@@ -62,13 +62,19 @@ def _size(volume: Volume) -> str:
     return f"{volume.size_gb} GB"
 
 
+def _word(value: object) -> str:
+    # The API's own word, quoted as sent, but never a page long whatever the server sends.
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def describe(volume: Volume | None) -> str:
     """Return a one-line account of the volume's state, e.g. ``status=bound, 10 GB``."""
     if volume is None:
         return "not found"
-    text = f"status={volume.raw.get('status', volume.status.value)}"
+    text = f"status={_word(volume.raw.get('status', volume.status.value))}"
     if volume.extension_status is not None:
-        text += f", extension_status={volume.raw.get('extension_status')}"
+        text += f", extension_status={_word(volume.raw.get('extension_status'))}"
     return f"{text}, {_size(volume)}"
 
 
@@ -98,7 +104,7 @@ def evaluate(volume: Volume | None, target: Target, min_size_gb: int | None = No
     if target is Target.DETACHED:
         return _detach_verdict(volume)
     if volume is None:
-        return Failed("the volume no longer exists (the API answers 404)")
+        return Failed("the volume was not found (the API answers 404 for it)")
     if volume.status.is_failure:
         return Failed(f"the API reports the volume as {describe(volume)}")
     if target is Target.BOUND:

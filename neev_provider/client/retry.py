@@ -11,7 +11,10 @@ fails ambiguously (read timeout, reset, 5xx) is not replayed: it becomes an
 :class:`~neev_provider.client.errors.AmbiguousRequestError`, and the caller looks the resource up instead.
 
 Waits grow exponentially (0.25 s doubling, capped at 8 s) with jitter in [50 %, 100 %];
-a ``Retry-After`` sent by the server replaces the computed wait, clamped to 30 s.
+a ``Retry-After`` sent by the server replaces the computed wait, clamped to 30 s. At most
+:data:`~neev_provider.client.validation.MAX_RETRIES` (10) retries, and never past the call's
+budget (:mod:`~neev_provider.client.budget`): a wait that would leave no time for another
+attempt ends the call with the last error instead.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from neev_provider.client import validation
+from neev_provider.client.budget import CallBudget, seconds
 from neev_provider.client.errors import (
     AmbiguousRequestError,
     NeevCloudAPIError,
@@ -30,6 +35,7 @@ from neev_provider.client.errors import (
     NeevCloudValidationError,
     RateLimitError,
     ServerError,
+    UnexpectedStatusError,
 )
 
 if TYPE_CHECKING:
@@ -44,7 +50,7 @@ RETRYABLE_SERVER_STATUSES = frozenset({500, 502, 503, 504})
 class RetryPolicy:
     """How many times and how long to wait before trying a request again.
 
-    :param max_retries: retries after the first attempt (0 disables retrying).
+    :param max_retries: retries after the first attempt (0 disables retrying; at most 10).
     :param initial_delay: the first computed wait, in seconds; it doubles each retry.
     :param max_delay: the cap on a computed wait.
     :param max_retry_after: the cap on a wait the server asks for with ``Retry-After``.
@@ -59,16 +65,12 @@ class RetryPolicy:
     jitter: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.max_retries, bool)
-            or not isinstance(self.max_retries, int)
-            or self.max_retries < 0
-        ):
-            raise NeevCloudValidationError("max_retries", self.max_retries, "must be a whole number from 0")
+        count = self.max_retries
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= validation.MAX_RETRIES:
+            rule = f"must be a whole number from 0 to {validation.MAX_RETRIES}"
+            raise NeevCloudValidationError("max_retries", count, rule)
         for name in ("initial_delay", "max_delay", "max_retry_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise NeevCloudValidationError(name, value, "must be a number from 0")
+            validation.number(getattr(self, name), name, low=0, high=3600.0, low_inclusive=True)
 
     def should_retry(self, error: BaseException, *, idempotent: bool) -> bool:
         """Decide whether ``error`` is worth another attempt of the same request."""
@@ -87,17 +89,36 @@ class RetryPolicy:
         base = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
         return float(base * (0.5 + 0.5 * self.jitter()))
 
-    def tenacity_arguments(self, operation: str, *, idempotent: bool) -> dict[str, Any]:
-        """Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``."""
+    def tenacity_arguments(
+        self, operation: str, *, idempotent: bool, budget: CallBudget | None = None
+    ) -> dict[str, Any]:
+        """Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``.
+
+        :param budget: the call's budget; no retry starts whose wait would leave no time for it.
+        """
         import tenacity
+
+        # The wait is drawn once, when deciding to retry, so the decision and the sleep agree.
+        planned = [0.0]
 
         def retry(state: tenacity.RetryCallState) -> bool:
             error = state.outcome.exception() if state.outcome else None
-            return error is not None and self.should_retry(error, idempotent=idempotent)
+            if error is None or not self.should_retry(error, idempotent=idempotent):
+                return False
+            planned[0] = self.delay(state.attempt_number, error)
+            if budget is not None and not budget.allows_wait(planned[0]):
+                log.warning(
+                    "%s failed (%s); no retry: waiting %.2f s would leave no time of the call's %s",
+                    operation,
+                    error,
+                    planned[0],
+                    seconds(budget.seconds),
+                )
+                return False
+            return True
 
         def wait(state: tenacity.RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            return self.delay(state.attempt_number, error)
+            return planned[0]
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -120,10 +141,14 @@ class RetryPolicy:
 
 
 def is_ambiguous(error: BaseException) -> bool:
-    """Whether a failed non-idempotent request may nevertheless have taken effect."""
+    """Whether a failed non-idempotent request may nevertheless have taken effect.
+
+    A redirect or an undocumented success status counts: the server did answer, and may have
+    acted before pointing elsewhere (a 303 after a POST means exactly that).
+    """
     if isinstance(error, NeevCloudTransportError):
         return error.request_sent
-    return isinstance(error, ServerError)
+    return isinstance(error, ServerError) or (isinstance(error, UnexpectedStatusError) and error.status < 400)
 
 
 def resolve_final_error(error: NeevCloudError, operation: str, *, idempotent: bool) -> NeevCloudError:

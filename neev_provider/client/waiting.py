@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from neev_provider.client import validation
+from neev_provider.client.budget import call_deadline
 from neev_provider.client.errors import NeevCloudError
 from neev_provider.client.logs import Logger
 from neev_provider.client.models import Volume
@@ -86,8 +88,9 @@ class VolumeWatch:
     ) -> None:
         self.volume_id = volume_id
         self.target = target
-        self.deadline = deadline
-        self.poll_interval = poll_interval
+        # NaN would pass every comparison below: a busy loop, or a wait over at once.
+        self.deadline = validation.number(deadline, "deadline", low=0, high=float("1e11"))
+        self.poll_interval = validation.poll_interval(poll_interval)
         self.min_size_gb = min_size_gb
         self.clock = clock
         self.started_at = clock() if started_at is None else started_at
@@ -146,7 +149,9 @@ class VolumeWatch:
 
 def _read(client: NeevCloudClient, watch: VolumeWatch, **scope: str | None) -> WaitOutcome | None:
     try:
-        return watch.observe(client.find_volume(watch.volume_id, **scope))
+        # A read never holds the wait past its deadline by more than one request timeout.
+        with call_deadline(watch.deadline):
+            return watch.observe(client.find_volume(watch.volume_id, **scope))
     except NeevCloudError as error:
         return watch.observe_error(error)
 
@@ -178,9 +183,9 @@ async def await_volume(
     """Poll until ``watch`` says the wait is over; return how it ended (asyncio)."""
     while True:
         try:
-            outcome = watch.observe(
-                await client.find_volume(watch.volume_id, org_id=org_id, project_id=project_id)
-            )
+            with call_deadline(watch.deadline):
+                volume = await client.find_volume(watch.volume_id, org_id=org_id, project_id=project_id)
+            outcome = watch.observe(volume)
         except NeevCloudError as error:
             outcome = watch.observe_error(error)
         if outcome is not None:

@@ -7,6 +7,7 @@ until interrupted (Ctrl-C or SIGTERM stop it cleanly).
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import shlex
 import signal
@@ -18,6 +19,20 @@ from neev_provider.emulator.settings import (
     EmulatorSettings,
 )
 
+#: The default port: N-E-E-V on a phone keypad, clear of Airflow's own (8080 for the web/API
+#: server, 8793 and 8794 for the log servers, 5555 for Flower, 8974 for the scheduler's health check).
+DEFAULT_PORT = 6338
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 0 to 65535")
+    return port
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
@@ -26,7 +41,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     parser.add_argument(
-        "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: 8080)"
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port to bind; 0 picks a free one (default: {DEFAULT_PORT}, clear of Airflow's 8080)",
     )
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="static bearer token to accept")
     parser.add_argument("--bind-delay", type=float, default=2.0, help="seconds until a new volume is bound")
@@ -42,6 +60,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _bind_failure(host: str, port: int, error: OSError) -> str:
+    """One line saying why the emulator could not listen, and what to do instead."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another emulator, or Airflow?); pass --port 0 for "
+            "a free port, or --port N for another one"
+        )
+    if error.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} of {host}; pass --port 0, or a port above 1023"
+    return f"cannot listen on {host}:{port} ({error.strerror or error}); check --host and --port"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -67,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     settings = EmulatorSettings(token=args.token, bind_delay=args.bind_delay, resize_delay=args.resize_delay)
-    sock = bind_socket(args.host, args.port)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"error: {_bind_failure(args.host, args.port, exc)}", file=sys.stderr)
+        return 1
     url = url_for(sock)
     # The socket is already listening, so clients may connect as soon as this is printed.
     print(f"NeevCloud emulator listening on {url}")

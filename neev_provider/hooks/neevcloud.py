@@ -12,7 +12,9 @@ from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.hooks.connection import (
     ConnectionFields,
     client_config,
+    connection_label,
     default_region,
+    extra_problem,
     extra_value,
     fingerprint,
 )
@@ -50,6 +52,8 @@ class NeevCloudHook(BaseHook):
         self.neev_conn_id = neev_conn_id
         self.org_id = org_id
         self.project_id = project_id
+        # Set while Airflow's UI, REST API or CLI tests the connection (see test_connection).
+        self._testing = False
 
     def __repr__(self) -> str:
         return f"NeevCloudHook(neev_conn_id={self.neev_conn_id!r})"
@@ -60,11 +64,42 @@ class NeevCloudHook(BaseHook):
     def _fields(self) -> ConnectionFields:
         return _fields_of(self.get_connection(self.neev_conn_id), self.neev_conn_id)
 
+    @property
+    def label(self) -> str:
+        """How messages name the connection: ``connection '<id>'`` (or "the connection being tested")."""
+        return connection_label(self.neev_conn_id, testing=self._testing)
+
     def get_config(self) -> ClientConfig:
-        """Return the client configuration of the connection."""
+        """Return the client configuration of the connection.
+
+        :raises ~neev_provider.client.errors.NeevCloudConfigurationError: listing every problem
+            of the connection (and of the overrides) at once.
+        """
         return client_config(
-            self._fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret
+            self._fields,
+            org_id=self.org_id,
+            project_id=self.project_id,
+            on_token=mask_secret,
+            label=self.label,
         )
+
+    def region_for(self, region_id: str | None) -> str:
+        """Return the region of a new volume: ``region_id``, else the connection's ``region_id`` extra.
+
+        The whole connection is checked at the same time, so a create that lacks a region *and*
+        a project reports both at once.
+        """
+        client_config(
+            self._fields,
+            org_id=self.org_id,
+            project_id=self.project_id,
+            region_id=region_id,
+            require_region=True,
+            label=self.label,
+        )
+        region = region_id or default_region(self._fields)
+        assert region is not None  # require_region raised otherwise
+        return region
 
     @cached_property
     def client(self) -> NeevCloudClient:
@@ -101,7 +136,9 @@ class NeevCloudHook(BaseHook):
         """
         connection = await aget_connection(self.neev_conn_id)
         fields = _fields_of(connection, self.neev_conn_id, extra=await aget_extras(connection))
-        config = client_config(fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret)
+        config = client_config(
+            fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret, label=self.label
+        )
         return config, fingerprint(fields)
 
     async def get_async_client(self) -> AsyncNeevCloudClient:
@@ -118,7 +155,12 @@ class NeevCloudHook(BaseHook):
     # -- Airflow UI and CLI ---------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """List one volume to prove the URL, credentials, organisation and project are right."""
+        """List one volume to prove the URL, credentials, organisation and project are right.
+
+        Every problem of the connection is reported at once; Airflow's UI tests a connection
+        under a temporary id, so messages then say "the connection being tested".
+        """
+        self._testing = True
         try:
             page = self.client.list_volumes(limit=1)
         except NeevCloudError as error:
@@ -139,11 +181,14 @@ class NeevCloudHook(BaseHook):
 
 
 def _fields_of(connection: Any, conn_id: str, *, extra: dict[str, Any] | None = None) -> ConnectionFields:
+    # Airflow logs a traceback and hands over {} for an extra that is not JSON: say so instead.
+    problem = extra_problem(getattr(connection, "extra", None))
     return ConnectionFields(
         conn_id=conn_id,
         host=connection.host,
         port=connection.port,
         login=connection.login,
         password=connection.password,
-        extra=connection.extra_dejson if extra is None else extra,
+        extra={} if problem else connection.extra_dejson if extra is None else extra,
+        extra_error=problem,
     )

@@ -39,8 +39,9 @@ class NeevVolumeBaseOperator(BaseOperator):
     :param neev_conn_id: the ``neevcloud`` connection.
     :param org_id: overrides the connection's organisation.
     :param project_id: overrides the connection's project.
-    :param poll_interval: seconds between reads while waiting.
-    :param timeout: seconds a wait may last; the deadline is absolute and survives deferral.
+    :param poll_interval: seconds between reads while waiting (0.01 to 3600).
+    :param timeout: seconds a wait may last (at most 30 days); the deadline is absolute and
+        survives deferral.
     :param deferrable: wait in the triggerer instead of holding a worker slot
         (default: ``[operators] default_deferrable``).
     """
@@ -60,7 +61,7 @@ class NeevVolumeBaseOperator(BaseOperator):
         self.neev_conn_id = neev_conn_id
         self.org_id = org_id
         self.project_id = project_id
-        self.poll_interval = validation.positive_number(poll_interval, "poll_interval")
+        self.poll_interval = validation.poll_interval(poll_interval)
         self.timeout = validation.positive_number(timeout, "timeout")
         self.deferrable = default_deferrable() if deferrable is None else deferrable
 

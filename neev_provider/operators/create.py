@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +23,12 @@ if TYPE_CHECKING:
     from neev_provider.client.ensure import IfExists, VolumeEnsurer
     from neev_provider.client.models import Volume
     from neev_provider.client.records import CreateMemory
+    from neev_provider.client.sync import NeevCloudClient
     from neev_provider.client.waiting import WaitOutcome
 
 DEFAULT_SETTLE_WINDOW = 30.0
+# How long a kill that interrupted a POST looks for the volume it may have made.
+KILL_LOOKUP_SECONDS = 5.0
 
 
 class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
@@ -106,8 +110,10 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self.wait_for_completion = wait_for_completion
         self.delete_on_failure = delete_on_failure
         self.settle_window = validation.non_negative_number(settle_window, "settle_window")
-        # The volume this try created and has not handed on yet: what on_kill deletes.
+        # The volume this try created and has not handed on yet: what on_kill deletes; and the
+        # name of a volume whose POST is out, whose id is not known yet.
         self._unreturned_volume_id: str | None = None
+        self._posting_name: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         request = self._request(context)
@@ -140,26 +146,38 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         return announce_volume(self, context, self._finish(context, outcome, resume_state(event)))
 
     def on_kill(self) -> None:
-        """Delete the volume this try created and has not handed on, when the task is killed."""
+        """Delete the volume this try created and has not handed on, when the task is killed.
+
+        Killed while its POST was out, the task does not know the volume's id yet: it looks the
+        name up (for a few seconds, since the create may commit just after) and deletes what
+        bears it, which only this try can have made (the name was free, or is the task
+        instance's own).
+        """
         volume_id, self._unreturned_volume_id = self._unreturned_volume_id, None
-        if volume_id is None:
+        posting, self._posting_name = self._posting_name, None
+        if volume_id is None and posting is None:
             return
         # A new client: the task's own may be in the middle of a request the kill interrupted.
         with self.hook.new_client() as client:
-            delete_owned_volume(client, volume_id, why="the task was killed", logger=self.log)
+            ids = [volume_id] if volume_id is not None else self._created_under(client, str(posting))
+            for found in ids:
+                delete_owned_volume(client, found, why="the task was killed", logger=self.log)
+
+    def _created_under(self, client: NeevCloudClient, name: str) -> list[str]:
+        deadline = time.monotonic() + KILL_LOOKUP_SECONDS
+        while True:
+            found = [volume.id for volume in client.find_volumes_by_name(name)]
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.5)
 
     # -- steps -----------------------------------------------------------------------------------
 
     def _request(self, context: Context) -> CreateVolumeRequest:
         from neev_provider.client.endpoints import CreateVolumeRequest
 
-        region = self.region_id or self.hook.default_region
-        if not region:
-            raise NeevCloudValidationError(
-                "region_id",
-                region,
-                f"must be set on the task or as region_id in connection {self.neev_conn_id!r}",
-            )
+        # Checks the whole connection too, so every problem is reported in one run.
+        region = self.hook.region_for(self.region_id)
         return CreateVolumeRequest(
             size_gb=validation.whole_number(self.size_gb, "size_gb"),
             region_id=region,
@@ -181,9 +199,12 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         from neev_provider.client.ensure import SettlePolicy, VolumeEnsurer
 
         def hold(volume: Volume, owned: bool) -> None:
+            self._unreturned_volume_id, self._posting_name = (volume.id if owned else None), None
             context["ti"].xcom_push(key="volume_id", value=volume.id)
             persist_volume_link(context, self.hook, volume.id, region_id=volume.region_id, log=self.log)
-            self._unreturned_volume_id = volume.id if owned else None
+
+        def posting(name: str) -> None:
+            self._posting_name = name
 
         return VolumeEnsurer(
             self.client,
@@ -197,6 +218,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                 gone_poll=self.poll_interval,
             ),
             on_volume=hold,
+            on_posting=posting,
             memory=self._memory(context),
             logger=self.log,
         )

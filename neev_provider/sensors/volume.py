@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from neev_provider._compat import (
     default_deferrable,
 )
 from neev_provider.client import validation
+from neev_provider.client.budget import seconds
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
 from neev_provider.client.readiness import Failed, Ready, Target, evaluate
 from neev_provider.client.retry import is_transient
@@ -30,6 +32,16 @@ if TYPE_CHECKING:
     from neev_provider.hooks.neevcloud import NeevCloudHook
 
 DEFAULT_SENSOR_TIMEOUT = 30 * 60.0
+# BaseSensorOperator's own default.
+_DEFAULT_POKE_INTERVAL = 60.0
+
+
+def _seconds(value: object, field: str, check: Callable[[object, str], float]) -> float:
+    """A duration given as seconds or a ``datetime.timedelta``, checked before Airflow sees it.
+
+    Airflow's sensor turns ``inf`` into an ``OverflowError`` and ``nan`` into a bare ``ValueError``.
+    """
+    return check(value.total_seconds() if isinstance(value, datetime.timedelta) else value, field)
 
 
 class NeevVolumeSensor(BaseSensorOperator):
@@ -47,7 +59,9 @@ class NeevVolumeSensor(BaseSensorOperator):
     :param min_size_gb: also wait until the provisioned size reaches this.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :param timeout: seconds to wait in all (default 1800, shorter than Airflow's week-long
-        sensor default: a volume that takes longer is not coming).
+        sensor default: a volume that takes longer is not coming; at most 30 days). In every
+        mode, the timeout's message names the volume and the state it was last seen in.
+    :param poke_interval: seconds between pokes (0.01 to 3600; Airflow's default 60).
     """
 
     template_fields: Sequence[str] = ("volume_id", "min_size_gb", "org_id", "project_id", "neev_conn_id")
@@ -64,10 +78,16 @@ class NeevVolumeSensor(BaseSensorOperator):
         org_id: str | None = None,
         project_id: str | None = None,
         deferrable: bool | None = None,
-        timeout: float = DEFAULT_SENSOR_TIMEOUT,
+        timeout: float | datetime.timedelta | None = DEFAULT_SENSOR_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(timeout=timeout, **kwargs)
+        interval = kwargs.pop("poke_interval", _DEFAULT_POKE_INTERVAL)
+        super().__init__(
+            # None: Airflow's [sensors] default_timeout, as for any sensor.
+            timeout=None if timeout is None else _seconds(timeout, "timeout", validation.positive_number),
+            poke_interval=_seconds(interval, "poke_interval", validation.poll_interval),
+            **kwargs,
+        )
         self.target = Target.parse(target)
         if self.target not in (Target.BOUND, Target.EXTENDED):
             raise NeevCloudValidationError("target", target, "must be bound or extended")
@@ -77,6 +97,7 @@ class NeevVolumeSensor(BaseSensorOperator):
         self.org_id = org_id
         self.project_id = project_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self._last_seen: str | None = None
 
     @cached_property
     def hook(self) -> NeevCloudHook:
@@ -90,28 +111,59 @@ class NeevVolumeSensor(BaseSensorOperator):
             return None
         return validation.size_gb(validation.whole_number(self.min_size_gb, "min_size_gb"), "min_size_gb")
 
+    def _scope(self) -> str | None:
+        """The organisation and project the volume is looked for in, for messages."""
+        try:
+            return self.hook.get_config().scope().describe()
+        except NeevCloudError:  # the connection's own problems are not this message's subject
+            return None
+
     def poke(self, context: Context) -> PokeReturnValue:
         volume_id = validation.volume_id(self.volume_id)
+        min_size = self._min_size()
         try:
             volume = self.hook.client.find_volume(volume_id)
         except NeevCloudError as error:
             if not is_transient(error):
                 raise
+            self._last_seen = f"the last read failed: {error}"
             self.log.warning("Reading volume %s failed (%s); trying again at the next poke", volume_id, error)
             return PokeReturnValue(is_done=False)
-        verdict = evaluate(volume, self.target, self._min_size())
+        verdict = evaluate(volume, self.target, min_size)
         if isinstance(verdict, Ready):
             self.log.info("Volume %s: %s", volume_id, verdict.reason)
             return PokeReturnValue(is_done=True, xcom_value=volume.to_dict() if volume else None)
         if isinstance(verdict, Failed):
-            result_of(WaitOutcome("failed", volume_id, verdict.reason), task=self.task_id)
+            outcome = WaitOutcome("failed", volume_id, verdict.reason, volume.to_dict() if volume else None)
+            result_of(outcome, task=self.task_id, scope=self._scope())
+        self._last_seen = verdict.reason
         self.log.info("Volume %s: %s (waiting for %s)", volume_id, verdict.reason, self.target.value)
         return PokeReturnValue(is_done=False)
+
+    def _timeout_message(self) -> str:
+        last = self._last_seen or "nothing yet"
+        return (
+            f"{self.task_id}: volume {self.volume_id}: the volume was not {self.target.value} within the "
+            f"sensor's timeout of {seconds(self.timeout)}; last seen: {last}. Raise `timeout` if the API is "
+            "just slow."
+        )
+
+    def _poke_until_done(self, context: Context) -> Any:
+        """Airflow's poke loop, with a timeout that names the volume and its last state."""
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as error:
+            raise AirflowSensorTimeout(self._timeout_message()) from error
+        except AirflowSkipException as error:
+            # With soft_fail, Airflow skips on a timeout; our pokes never skip.
+            if self.soft_fail and "timed out" in str(error):
+                raise AirflowSkipException(self._timeout_message()) from error
+            raise
 
     def execute(self, context: Context) -> Any:
         persist_volume_link(context, self.hook, self.volume_id, log=self.log)
         if not self.deferrable:
-            return super().execute(context)
+            return self._poke_until_done(context)
         # One look first: a volume that is already there needs no trip through the triggerer.
         first = self.poke(context)
         if first.is_done:
@@ -141,4 +193,6 @@ class NeevVolumeSensor(BaseSensorOperator):
             if self.soft_fail:
                 raise AirflowSkipException(message)
             raise AirflowSensorTimeout(message)
-        return result_of(outcome, task=self.task_id)
+        return result_of(
+            outcome, task=self.task_id, scope=self._scope() if outcome.status == "failed" else None
+        )

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from neev_provider._compat import BaseTrigger, TriggerEvent
-from neev_provider.client.errors import NotFoundError
+from neev_provider.client.errors import NeevCloudError, NotFoundError
 from neev_provider.client.readiness import Target
 from neev_provider.client.waiting import VolumeWatch, WaitOutcome
 from neev_provider.hooks.neevcloud import NeevCloudHook
@@ -115,22 +115,25 @@ class NeevVolumeTrigger(BaseTrigger):
             self.log.info("The task was killed while waiting: deleted its volume %s", self.volume_id)
 
     async def _wait(self) -> WaitOutcome:
-        watch = VolumeWatch(
-            self.volume_id,
-            Target(self.target),
-            deadline=self.deadline,
-            poll_interval=self.poll_interval,
-            min_size_gb=self.min_size_gb,
-            started_at=self.started_at,
-            logger=self.log,
-        )
-        # Every trigger of this connection in this triggerer shares one client and one poll loop.
         try:
-            async with ClientRegistry.current().lease(
-                self.neev_conn_id, self.org_id, self.project_id
-            ) as shared:
+            watch = VolumeWatch(
+                self.volume_id,
+                Target(self.target),
+                deadline=self.deadline,
+                poll_interval=self.poll_interval,
+                min_size_gb=self.min_size_gb,
+                started_at=self.started_at,
+                logger=self.log,
+            )
+        except NeevCloudError as error:
+            # Arguments a deferring task could not have produced (edited in the database, say).
+            return WaitOutcome("error", self.volume_id, str(error))
+        # Every trigger of this connection in this triggerer shares one client and one poll loop.
+        lease = ClientRegistry.current().lease(self.neev_conn_id, self.org_id, self.project_id)
+        try:
+            async with lease as shared:
                 return await shared.poller.wait(watch, org_id=self.org_id, project_id=self.project_id)
         except ConnectionSetupError as error:
             # A missing or broken connection is reported as an event: a raising trigger fails
-            # generically, with no word of what to fix.
-            return WaitOutcome("error", self.volume_id, f"connection {self.neev_conn_id!r}: {error}")
+            # generically, with no word of what to fix. The error names the connection already.
+            return WaitOutcome("error", self.volume_id, str(error))

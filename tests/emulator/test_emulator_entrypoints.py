@@ -96,3 +96,31 @@ def test_pytest_plugin_fixture(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_cli_port_in_use_is_one_line_with_the_fix():
+    import socket
+
+    from neev_provider.emulator.__main__ import DEFAULT_PORT
+
+    assert DEFAULT_PORT not in (8080, 8793, 8794, 5555)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "neev_provider.emulator", "--port", str(port)]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=_env(), cwd=REPO_ROOT, timeout=60
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {port} on 127.0.0.1 is already in use (another emulator, or Airflow?); pass --port 0 "
+        "for a free port, or --port N for another one"
+    ]
+
+
+def test_cli_refuses_a_port_out_of_range():
+    command = [sys.executable, "-m", "neev_provider.emulator", "--port", "70000"]
+    result = subprocess.run(command, capture_output=True, text=True, env=_env(), cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 2
+    assert "'70000' is not a port" in result.stderr

@@ -14,8 +14,9 @@ import pytest
 
 from neev_provider import get_provider_info
 from neev_provider.client import NeevCloudValidationError, TokenAuth
+from neev_provider.client.errors import NeevCloudConfigurationError
 from neev_provider.emulator import EmulatorServer
-from neev_provider.hooks.connection import ConnectionFields, base_url, client_config
+from neev_provider.hooks.connection import ConnectionFields, base_url, client_config, connection_label
 from neev_provider.hooks.neevcloud import NeevCloudHook
 
 SECRET = "pat-nc-hook-secret-never-shown"
@@ -87,7 +88,7 @@ def test_missing_project_is_named(neev_emulator: EmulatorServer, monkeypatch: py
     value = json.loads(neev_emulator.airflow_connection())
     del value["extra"]["project_id"]
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(value))
-    with pytest.raises(NeevCloudValidationError, match=r"project_id.*neevcloud_default"):
+    with pytest.raises(NeevCloudValidationError, match=r"(?s)neevcloud_default.*extra.project_id is not set"):
         NeevCloudHook().get_conn()
 
 
@@ -207,3 +208,58 @@ def test_max_retries_extra(neev_emulator: EmulatorServer) -> None:
     )
     with pytest.raises(NeevCloudValidationError, match=r"extra.max_retries='often'"):
         client_config(ConnectionFields(**{**vars(fields), "extra": {**fields.extra, "max_retries": "often"}}))
+
+
+def test_every_connection_problem_is_reported_at_once_in_the_forms_order() -> None:
+    fields = ConnectionFields(
+        conn_id="c",
+        host="javascript:alert(1)",
+        password="pat-nc-with\nline-break",
+        extra={
+            "auth_type": "token",
+            "project_id": "..",
+            "timeout": "nan",
+            "max_retries": "99",
+            "verify": "maybe",
+        },
+    )
+    with pytest.raises(NeevCloudConfigurationError) as caught:
+        client_config(fields, require_region=True)
+
+    fields_named = [problem.field for problem in caught.value.problems]
+    assert fields_named == [
+        "host",
+        "password",
+        "extra.org_id",
+        "extra.project_id",
+        "extra.region_id",
+        "extra.timeout",
+        "extra.verify",
+        "extra.max_retries",
+    ]
+    assert str(caught.value).startswith("connection 'c' cannot be used (8 problems):")
+    assert "pat-nc-with" not in str(caught.value)
+
+
+def test_an_extra_that_is_not_json_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = {"conn_type": "neevcloud", "host": "http://127.0.0.1:1", "password": "t", "extra": "{oops"}
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(connection))
+    with pytest.raises(
+        NeevCloudConfigurationError, match=r"extra=\(hidden\) is invalid: it is not valid JSON"
+    ):
+        NeevCloudHook().get_conn()
+
+
+@pytest.mark.parametrize(
+    ("conn_id", "exported", "label"),
+    [
+        ("uK8TdCiY", True, "the connection being tested"),
+        ("uK8TdCiY", False, "connection 'uK8TdCiY'"),
+        ("neevprod", True, "connection 'neevprod'"),
+        ("neevcloud_default", True, "connection 'neevcloud_default'"),
+    ],
+)
+def test_a_temporary_test_id_is_not_shown(conn_id: str, exported: bool, label: str) -> None:
+    environ = {f"AIRFLOW_CONN_{conn_id.upper()}": "{}"} if exported else {}
+    assert connection_label(conn_id, testing=True, environ=environ) == label
+    assert connection_label(conn_id, testing=False, environ=environ) == f"connection {conn_id!r}"

@@ -237,3 +237,28 @@ def test_on_kill_after_the_volume_was_handed_on_deletes_nothing(
     result = operator.execute(context)
     operator.on_kill()
     assert [v["id"] for v in emulator.volumes()] == [result["id"]]
+
+
+def test_on_kill_during_the_create_post_finds_and_deletes_the_volume(
+    emulator: EmulatorServer, context: dict[str, Any]
+) -> None:
+    emulator.configure(bind_delay=30)
+    emulator.inject("latency", operation="createNetworkVolume", seconds=1.0)  # the POST is slow to commit
+    operator = create_op(poll_interval=0.1)
+    worker = threading.Thread(target=lambda: _swallow(operator.execute, context))
+    worker.start()
+    time.sleep(0.4)
+    assert emulator.volumes() == []  # the kill arrives while the POST is out: no id known yet
+
+    operator.on_kill()
+    worker.join(15)
+
+    assert emulator.volumes() == []
+    assert calls(emulator, "createNetworkVolume") == 1
+
+
+def _swallow(function: Any, *args: Any) -> None:
+    try:
+        function(*args)
+    except BaseException:  # the interrupted wait fails once its volume is gone
+        pass

@@ -63,8 +63,10 @@ def test_a_deleted_volume_fails_the_wait(
     emulator: EmulatorServer, context: dict[str, Any], volume_id: str
 ) -> None:
     NeevCloudHook().client.delete_volume(volume_id)
-    with pytest.raises(NeevVolumeFailedError, match="no longer exists"):
+    with pytest.raises(NeevVolumeFailedError, match="was not found") as caught:
         sensor(volume_id).poke(context)
+    assert "org 'org-emulator', project 'prj-emulator'" in str(caught.value)
+    assert "quota" not in str(caught.value)
 
 
 def test_transient_errors_are_waited_through(
