@@ -19,7 +19,7 @@ import pytest
 from neev_provider._compat import BaseTrigger
 from neev_provider.emulator import EmulatorServer
 from tests.integration.services import Airflow, airflow_services
-from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
+from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_3_PLUS
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="needs Airflow 3's separate services")
 
@@ -38,6 +38,7 @@ def fixture_airflow(
     shutil.copy(ROOT / "example_dags" / "scratch_volume_training.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "scratch_volume_failing_work.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "killed_create.py", dags)
+    shutil.copy(ROOT / "tests" / "dags" / "create_with_state_store.py", dags)
     for example in ("training_data_volume.py", "train_on_ready_volume.py"):
         shutil.copy(ROOT / "example_dags" / example, dags)
     extra_env = {
@@ -216,3 +217,23 @@ def test_a_create_killed_by_the_user_deletes_its_volume(
 
     _wait_until(lambda: emulator.volumes() == [], 60, f"the killed task left {emulator.volumes()}")
     assert [r["operation"] for r in emulator.requests()].count("createNetworkVolume") == 1
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store arrived in Airflow 3.3")
+def test_a_first_try_creates_with_one_call_through_the_real_task_state_store(
+    airflow: Airflow, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neev_provider.client import CreateVolumeRequest
+    from neev_provider.hooks.neevcloud import NeevCloudHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection())
+    client = NeevCloudHook().client
+    for index in range(150):  # two pages: a lookup would cost two list calls
+        client.create_volume(CreateVolumeRequest(size_gb=1, region_id="as-south-1", name=f"other-{index}"))
+    emulator.clear_requests()
+    airflow.wait_for_dag("create_with_state_store")
+
+    run = airflow.run_dag("create_with_state_store")
+
+    assert run["state"] == "success", airflow.log("scheduler")[-3000:]
+    assert [r["operation"] for r in emulator.requests()] == ["createNetworkVolume"]
