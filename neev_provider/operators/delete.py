@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import Context
 from neev_provider.client import validation
 from neev_provider.client.errors import NotFoundError, VolumeInUseError
-from neev_provider.client.readiness import Target, describe
-from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeInUseError, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin, remember_volume_name
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
+
+# The wait machinery loads when a task runs, not when a DAG file is parsed.
+if TYPE_CHECKING:
+    from neev_provider.client.waiting import WaitOutcome
 
 DEFAULT_DETACH_TIMEOUT = 10 * 60.0
 
@@ -62,6 +64,8 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger's event: a detach wait retries the delete, a gone wait ends."""
+        from neev_provider.client.waiting import WaitOutcome
+
         outcome = WaitOutcome.from_event(event or {})
         detach_started = resume_state(event).get("detach_started")
         if not isinstance(detach_started, int | float):
@@ -95,9 +99,13 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                 result_of(outcome, task=self.task_id)
         self.log.info("Deleted volume %s", volume_id)
         if self.wait_for_completion:
+            from neev_provider.client.readiness import Target
+
             result_of(self.wait(context, volume_id, Target.DELETED), task=self.task_id)
 
     def _wait_detached(self, context: Context, volume_id: str, detach_started: float) -> WaitOutcome:
+        from neev_provider.client.readiness import Target
+
         # The detach wait has its own deadline; the operator's timeout bounds the wait until gone.
         return self.wait(
             context,
@@ -109,6 +117,8 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         )
 
     def _give_up_in_use(self) -> None:
+        from neev_provider.client.readiness import describe
+
         volume = self.client.find_volume(validation.volume_id(self.volume_id))
         mounted = "; ".join(a.describe() for a in volume.mounted_attachments) if volume else "unknown"
         raise NeevVolumeInUseError(

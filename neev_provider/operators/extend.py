@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from neev_provider._compat import Context
 from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.errors import AmbiguousRequestError, NeevCloudValidationError
-from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
-from neev_provider.client.readiness import Target, describe
-from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
+
+# The wait machinery loads when a task runs, not when a DAG file is parsed.
+if TYPE_CHECKING:
+    from neev_provider.client.models import Volume
+    from neev_provider.client.readiness import Target
 
 # What to do when the volume is already larger than the target.
 IfLarger = Literal["succeed", "fail"]
@@ -62,12 +64,16 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event: check the outcome, then take the next step."""
+        from neev_provider.client.waiting import WaitOutcome
+
         result_of(WaitOutcome.from_event(event or {}), task=self.task_id)
         requested = bool(resume_state(event).get("requested"))
         return announce_volume(self, context, self._advance(context, requested=requested))
 
     def _advance(self, context: Context, *, requested: bool) -> dict[str, Any] | None:
         """Take the next step towards the target; returns once the volume is there."""
+        from neev_provider.client.readiness import Target
+
         volume_id = validation.volume_id(self.volume_id)
         target = validation.size_gb(validation.whole_number(self.size_gb, "size_gb"))
         ambiguous = 0
@@ -97,6 +103,9 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self, volume: Volume, target: int, *, requested: bool
     ) -> Target | Literal["extend"] | None:
         """Return what to wait for, ``"extend"`` to request the extension, or ``None`` when done."""
+        from neev_provider.client.models import ExtensionStatus, VolumeStatus
+        from neev_provider.client.readiness import Target, describe
+
         if volume.status.is_failure:
             raise NeevVolumeFailedError(
                 f"{self.task_id}: volume {volume.id} cannot be extended: {describe(volume)}"

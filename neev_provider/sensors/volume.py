@@ -20,16 +20,16 @@ from neev_provider._compat import (
 from neev_provider.client import validation
 from neev_provider.client.budget import seconds
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
-from neev_provider.client.readiness import Failed, Ready, Target, evaluate
-from neev_provider.client.retry import is_transient
-from neev_provider.client.waiting import WaitOutcome
 from neev_provider.exceptions import result_of
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE
 
+# The wait machinery loads when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
     from neev_provider.hooks.neevcloud import NeevCloudHook
+
+TARGETS = ("bound", "extended")
 
 DEFAULT_SENSOR_TIMEOUT = 30 * 60.0
 # BaseSensorOperator's own default.
@@ -88,9 +88,9 @@ class NeevVolumeSensor(BaseSensorOperator):
             poke_interval=_seconds(interval, "poke_interval", validation.poll_interval),
             **kwargs,
         )
-        self.target = Target.parse(target)
-        if self.target not in (Target.BOUND, Target.EXTENDED):
+        if target not in TARGETS:
             raise NeevCloudValidationError("target", target, "must be bound or extended")
+        self.target = target
         self.volume_id = volume_id
         self.min_size_gb = min_size_gb
         self.neev_conn_id = neev_conn_id
@@ -119,6 +119,10 @@ class NeevVolumeSensor(BaseSensorOperator):
             return None
 
     def poke(self, context: Context) -> PokeReturnValue:
+        from neev_provider.client.readiness import Failed, Ready, Target, evaluate
+        from neev_provider.client.retry import is_transient
+        from neev_provider.client.waiting import WaitOutcome
+
         volume_id = validation.volume_id(self.volume_id)
         min_size = self._min_size()
         try:
@@ -129,7 +133,7 @@ class NeevVolumeSensor(BaseSensorOperator):
             self._last_seen = f"the last read failed: {error}"
             self.log.warning("Reading volume %s failed (%s); trying again at the next poke", volume_id, error)
             return PokeReturnValue(is_done=False)
-        verdict = evaluate(volume, self.target, min_size)
+        verdict = evaluate(volume, Target(self.target), min_size)
         if isinstance(verdict, Ready):
             self.log.info("Volume %s: %s", volume_id, verdict.reason)
             return PokeReturnValue(is_done=True, xcom_value=volume.to_dict() if volume else None)
@@ -137,13 +141,13 @@ class NeevVolumeSensor(BaseSensorOperator):
             outcome = WaitOutcome("failed", volume_id, verdict.reason, volume.to_dict() if volume else None)
             result_of(outcome, task=self.task_id, scope=self._scope())
         self._last_seen = verdict.reason
-        self.log.info("Volume %s: %s (waiting for %s)", volume_id, verdict.reason, self.target.value)
+        self.log.info("Volume %s: %s (waiting for %s)", volume_id, verdict.reason, self.target)
         return PokeReturnValue(is_done=False)
 
     def _timeout_message(self) -> str:
         last = self._last_seen or "nothing yet"
         return (
-            f"{self.task_id}: volume {self.volume_id}: the volume was not {self.target.value} within the "
+            f"{self.task_id}: volume {self.volume_id}: the volume was not {self.target} within the "
             f"sensor's timeout of {seconds(self.timeout)}; last seen: {last}. Raise `timeout` if the API is "
             "just slow."
         )
@@ -173,7 +177,7 @@ class NeevVolumeSensor(BaseSensorOperator):
         started = time.time()
         trigger = NeevVolumeTrigger(
             volume_id=validation.volume_id(self.volume_id),
-            target=self.target.value,
+            target=self.target,
             deadline=started + float(self.timeout),
             neev_conn_id=self.neev_conn_id,
             org_id=self.org_id,
@@ -187,6 +191,8 @@ class NeevVolumeSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event, through the same path as the operators."""
+        from neev_provider.client.waiting import WaitOutcome
+
         outcome = WaitOutcome.from_event(event or {})
         if outcome.status == "timeout":
             message = f"{self.task_id}: volume {outcome.volume_id}: {outcome.message}"
