@@ -76,6 +76,9 @@ dist-check: setup
 bench: setup
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/client_overhead.py
+	$(BIN)/python benchmarks/triggerer_density.py
+	$(BIN)/python benchmarks/create_cost.py
+	$(BIN)/python benchmarks/parse_cost.py
 
 clean:
 	rm -rf $(VENV) $(DIST_VENV) .matrix .pytest_cache .mypy_cache .ruff_cache .demo .dist-check dist

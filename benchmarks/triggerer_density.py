@@ -80,6 +80,14 @@ def make_volumes(emulator: RunningEmulator, admin: Admin, count: int) -> list[st
     return ids
 
 
+def _drain(worker: subprocess.Popen[str], started: threading.Event) -> None:
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if line.strip() == STARTED:
+            started.set()
+    started.set()  # the worker ended early: let the driver go on and fail on its result
+
+
 def bind_in_waves(admin: Admin, ids: list[str], window: float, waves: int = 20) -> dict[str, float]:
     """Bind the volumes in ``waves`` groups spread over ``window`` seconds; return each bind time."""
     bound: dict[str, float] = {}
@@ -131,9 +139,11 @@ def run_one(
         worker = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
-        assert worker.stdout is not None
-        while (line := worker.stdout.readline()) and line.strip() != STARTED:
-            pass  # the worker's own log lines
+        started = threading.Event()
+        # The worker logs a line per wait and state: read its output all along, or a full pipe
+        # would block its event loop and the measurement with it.
+        threading.Thread(target=_drain, args=(worker, started), daemon=True).start()
+        started.wait()
         admin.drain_journal()
         admin.calls.clear()
         steady_started = time.monotonic()
@@ -144,8 +154,7 @@ def run_one(
                 args=("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 2, "times": 20}),
             ).start()
         bound = bind_in_waves(admin, ids, args.bind_window)
-        worker.stdout.read()
-        worker.wait(timeout=60)
+        worker.wait(timeout=600)
         result: dict[str, Any] = json.loads(Path(f"{ids_file}.result").read_text())
         admin.drain_journal()
         minutes = (time.monotonic() - steady_started) / 60

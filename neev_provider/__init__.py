@@ -56,6 +56,25 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": ["neev_provider.links.NeevVolumeLink"],
         "asset-uris": [_VOLUME_URIS],
         "dataset-uris": [_VOLUME_URIS],
+        "config": {
+            "neevcloud": {
+                "description": "How the NeevCloud triggers share their reads in a triggerer.",
+                "options": {
+                    "poll_batch_threshold": {
+                        "description": (
+                            "From how many due waits of one project the triggerer reads the "
+                            "project's volume list (100 volumes a call) instead of one GET per "
+                            "volume. Raise it for projects holding many more volumes than are "
+                            "being waited on; 1 always reads the list."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "10",
+                        "default": "3",
+                    }
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": "neevcloud",

@@ -25,7 +25,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from neev_provider.client.polling import SharedPoller
+from neev_provider._compat import conf
+from neev_provider.client.polling import DEFAULT_BATCH_THRESHOLD, SharedPoller
 from neev_provider.hooks.neevcloud import NeevCloudHook
 
 if TYPE_CHECKING:
@@ -38,6 +39,12 @@ RECHECK_SECONDS = 60.0
 _RETIRE_AFTER_SECONDS = 30.0
 
 Key = tuple[str, str | None, str | None]
+
+
+def batch_threshold() -> int:
+    """``[neevcloud] poll_batch_threshold``: from how many due waits of a project its list is read."""
+    value = conf.getint("neevcloud", "poll_batch_threshold", fallback=DEFAULT_BATCH_THRESHOLD)
+    return max(1, int(value))
 
 
 class ConnectionSetupError(Exception):
@@ -61,7 +68,9 @@ class SharedClient:
     registry: ClientRegistry | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.poller = SharedPoller(lambda: self.client, on_unauthorized=self._renew)
+        self.poller = SharedPoller(
+            lambda: self.client, on_unauthorized=self._renew, batch_threshold=batch_threshold()
+        )
 
     async def close(self) -> None:
         """Close the client and any it replaced."""

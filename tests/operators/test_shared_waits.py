@@ -165,3 +165,18 @@ def test_registries_are_per_event_loop() -> None:
 
     assert asyncio.run(current()) is not asyncio.run(current())
     assert registry_module.RECHECK_SECONDS > 0
+
+
+def test_the_batch_threshold_is_a_configuration_option(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__NEEVCLOUD__POLL_BATCH_THRESHOLD", "50")  # more than the waits below
+    emulator.configure(bind_delay=0.6)
+    ids = make_volumes(10)
+    emulator.clear_requests()
+
+    events = asyncio.run(first_events(triggers(ids, poll_interval=0.3)))
+
+    assert [e["status"] for e in events] == ["success"] * 10
+    assert calls(emulator, "listNetworkVolumes") == 0
+    assert calls(emulator, "getNetworkVolume") >= 10
