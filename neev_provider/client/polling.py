@@ -39,6 +39,8 @@ LIST_LIMIT = 100
 # their first reads are batched too.
 GATHER_SECONDS = 0.05
 MAX_CONCURRENT_GETS = 8
+# The first retry of a failed read, in seconds; it doubles while reads keep failing.
+RETRY_AFTER_FAILURE = 1.0
 
 Scope = tuple[str | None, str | None]
 
@@ -91,6 +93,7 @@ class SharedPoller:
         self._task: asyncio.Task[None] | None = None
         self._epoch = clock()
         self._paused_until = 0.0
+        self._failed_rounds = 0
         self._pages: dict[Scope, int] = {}
         self.stats = PollStats()
 
@@ -202,6 +205,7 @@ class SharedPoller:
     # -- outcomes --------------------------------------------------------------------------------
 
     def _observe(self, entry: _Wait, volume: Volume | None) -> None:
+        self._failed_rounds = 0
         self._settle(entry, entry.watch.observe(volume))
 
     async def _failed(self, error: NeevCloudError, entries: list[_Wait]) -> None:
@@ -213,8 +217,15 @@ class SharedPoller:
             # One pause for every wait, instead of a retry clock per wait.
             self.stats.pauses += 1
             self._paused_until = max(self._paused_until, self._clock() + error.retry_after)
+        # A failed read is tried again before the next grid point, backing off while failures
+        # last: a short outage must not cost every wait a whole poll interval.
+        self._failed_rounds += 1
+        retry_in = RETRY_AFTER_FAILURE * 2 ** min(self._failed_rounds - 1, 6)
         for entry in entries:
             self._settle(entry, entry.watch.observe_error(error))
+            if not entry.future.done():
+                soon = max(self._paused_until, self._clock() + retry_in)
+                entry.due = min(entry.due, soon)
 
     async def _renewed(self) -> bool:
         if self._on_unauthorized is None:

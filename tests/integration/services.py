@@ -7,6 +7,7 @@ through environment variables. Used by the integration test; Airflow 3 only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -84,6 +86,9 @@ class Airflow:
                 )
 
     def stop(self) -> None:
+        # Airflow 3.3 starts each task process in a process group of its own: collect every
+        # descendant first, so that none outlives the services it belongs to.
+        descendants = [child for process in self.processes.values() for child in _descendants(process)]
         for process in self.processes.values():
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + 20
@@ -93,9 +98,11 @@ class Airflow:
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
                 process.wait(timeout=10)
-        # Task processes the executor spawned live in the scheduler's group; make sure they are gone.
         for process in self.processes.values():
             _signal_group(process, signal.SIGKILL)
+        for child in descendants:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
 
     def log(self, service: str) -> str:
         return (self.home / f"{service}.log").read_text(errors="replace")
@@ -191,6 +198,13 @@ class Airflow:
                 raise RuntimeError(
                     f"airflow {service} exited ({process.returncode}):\n{self.log(service)[-3000:]}"
                 )
+
+
+def _descendants(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    try:
+        return list(psutil.Process(process.pid).children(recursive=True))
+    except psutil.Error:
+        return []
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
