@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from neev_provider.operators.naming import default_volume_name
 
+from neev_provider.client.naming import default_volume_name
 from tests.distributed import audit
 from tests.distributed.backends import PostgresServer, RedisServer
 from tests.distributed.chaos import CREATE_TASK, Victim, choose_victim
