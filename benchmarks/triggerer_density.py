@@ -11,7 +11,9 @@ volumes in waves over ``--bind-window`` seconds, and counts the API calls from t
 Printed per N and mode: RSS growth per trigger, CPU ms per trigger start and per trigger-minute,
 loop lag p99, TCP connections held, API calls per volume per minute, bind-to-event latency p50 and
 p99, and events delivered (must equal N, each exactly once); then the shared/baseline ratios. A
-last run repeats N=1,000 shared with 10 % of reads answered 503 and a 5-second burst of 429s.
+last pair of runs repeats N=1,000, shared and baseline, with 10 % of reads answered 503 and a burst
+of 429s, once as a rate limiter sends them (every request for 5 s) and once counted (the next 20
+requests, however long the client waits between them).
 
 Usage: ``python benchmarks/triggerer_density.py [--sizes 100 500 1000 2000] [--poll 10]``.
 """
@@ -29,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +107,10 @@ def bind_in_waves(admin: Admin, ids: list[str], window: float, waves: int = 20) 
 
 READ_FAULTS = {"kind": "status", "status": 503, "method": "GET", "rate": 0.1}
 BURST_SECONDS = 5.0
+BURST_COUNT = 20
 
 
-def rate_limit_burst(admin: Admin) -> None:
+def rate_limit_window(admin: Admin) -> None:
     """Answer every request 429 (``Retry-After: 2``) for a few seconds, as a tripped rate limiter does."""
     admin.call("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 2, "rate": 1.0})
     time.sleep(BURST_SECONDS)
@@ -114,8 +118,20 @@ def rate_limit_burst(admin: Admin) -> None:
     admin.call("POST", "/faults", READ_FAULTS)
 
 
+def rate_limit_count(admin: Admin) -> None:
+    """Answer the next requests 429 (``Retry-After: 2``) however long the client waits between them."""
+    admin.call("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 2, "times": BURST_COUNT})
+
+
+#: The faulty runs: 10 % of reads answered 503 throughout, and one burst of 429s halfway.
+FAULT_PLANS: dict[str, Callable[[Admin], None]] = {
+    f"10 % 503s, every request 429 for {BURST_SECONDS:g} s": rate_limit_window,
+    f"10 % 503s, the next {BURST_COUNT} requests 429": rate_limit_count,
+}
+
+
 def run_one(
-    emulator: RunningEmulator, mode: str, count: int, args: argparse.Namespace, faults: bool = False
+    emulator: RunningEmulator, mode: str, count: int, args: argparse.Namespace, faults: str | None = None
 ) -> dict[str, Any]:
     admin = Admin(emulator)
     ids = make_volumes(emulator, admin, count)
@@ -160,7 +176,7 @@ def run_one(
         admin.calls.clear()
         steady_started = time.monotonic()
         if faults:
-            threading.Timer(args.bind_window / 2, rate_limit_burst, args=(admin,)).start()
+            threading.Timer(args.bind_window / 2, FAULT_PLANS[faults], args=(admin,)).start()
         bound = bind_in_waves(admin, ids, args.bind_window)
         worker.wait(timeout=600)
         result: dict[str, Any] = json.loads(Path(f"{ids_file}.result").read_text())
@@ -218,19 +234,23 @@ def main() -> int:
             baseline = run_one(emulator, "baseline", count, args)
             results.append((count, shared, baseline))
             print(f"N={count}: done", file=sys.stderr, flush=True)
-        faulty = None if args.no_faults else run_one(emulator, "shared", 1000, args, faults=True)
+        faulty = []
+        for plan in [] if args.no_faults else FAULT_PLANS:
+            shared, baseline = (run_one(emulator, mode, 1000, args, plan) for mode in ("shared", "baseline"))
+            faulty.append((plan, shared, baseline))
     print(
         f"Triggerer density: N waits in one asyncio loop, poll interval {args.poll:g} s, "
         f"volumes binding over {args.bind_window:g} s\n"
     )
     print(table(results, args.poll))
-    if faulty is not None:
-        print(
-            f"N=1000 shared with 10 % 503s on reads and {BURST_SECONDS:g} s of 429s (Retry-After 2 s): "
-            f"events {faulty['events']} / exactly once {faulty['volumes_with_one_event']}, "
-            f"statuses {faulty['statuses']}, latency p50 {faulty['latency_p50']:.2f} s "
-            f"p99 {faulty['latency_p99']:.2f} s, loop lag p99 {faulty['lag_p99_ms']:.1f} ms"
-        )
+    for plan, shared, baseline in faulty:
+        print(f"N=1000 under faults ({plan}, Retry-After 2 s):")
+        for mode, result in (("shared", shared), ("baseline", baseline)):
+            print(
+                f"  {mode:<8} events {result['events']} / exactly once {result['volumes_with_one_event']}, "
+                f"latency p50 {result['latency_p50']:.2f} s p99 {result['latency_p99']:.2f} s, "
+                f"loop lag p99 {result['lag_p99_ms']:.1f} ms"
+            )
     return 0
 
 

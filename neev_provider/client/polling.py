@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from neev_provider.client.errors import AuthenticationError, NeevCloudAPIError, NeevCloudError
-from neev_provider.client.models import Volume
+from neev_provider.client.models import Page, Volume
 from neev_provider.client.paging import PageWalk
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ LIST_LIMIT = 100
 # their first reads are batched too.
 GATHER_SECONDS = 0.05
 MAX_CONCURRENT_GETS = 8
+# Pages of one project's list asked for at once, when the last round says they exist.
+MAX_CONCURRENT_PAGES = 4
 # The first retry of a failed read, in seconds; it doubles while reads keep failing.
 RETRY_AFTER_FAILURE = 1.0
 
@@ -169,25 +171,48 @@ class SharedPoller:
     async def _read_list(self, scope: Scope, pending: dict[str, list[_Wait]]) -> None:
         """Page through the project while that is cheaper than reading the rest one by one.
 
-        The walk is guarded like every list walk (:class:`~neev_provider.client.paging.PageWalk`):
-        a server whose pages do not advance ends it with an error, never a loop.
+        Pages the last round saw are asked for a few at a time, so that a slow or refused page
+        (a 503 retried, a 429's ``Retry-After``) delays its own volumes, not every later page.
+        The answers are still taken in page order by one guarded walk
+        (:class:`~neev_provider.client.paging.PageWalk`): a server whose pages do not advance
+        ends it with an error, never a loop.
         """
         walk = PageWalk(LIST_LIMIT)
         page: int | None = 1
         while page is not None and pending:
-            result = await self._client().list_volumes(
-                page=page, limit=LIST_LIMIT, org_id=scope[0], project_id=scope[1]
+            known = max(page, self._pages.get(scope, 1))
+            asked = list(range(page, min(known, page + MAX_CONCURRENT_PAGES - 1) + 1))
+            answers = await asyncio.gather(
+                *(self._list_page(scope, number) for number in asked), return_exceptions=True
             )
-            self.stats.list_calls += 1
-            fresh, next_page = walk.accept(page, result)
-            for volume in fresh:
-                for entry in pending.pop(volume.id, []):
-                    self._observe(entry, volume)
-            if result.total_pages is not None:
-                self._pages[scope] = result.total_pages
-            remaining = (result.total_pages or page + 1) - page
-            page = next_page if 0 < remaining <= len(pending) else None
+            for number, answer in zip(asked, answers, strict=True):
+                if isinstance(answer, BaseException):
+                    raise answer  # the pages before it were taken; the round fails from here on
+                page = self._take_page(scope, walk, number, answer, pending)
+                if page is None:
+                    break
+            if page is not None and self._pages.get(scope, 1) - page + 1 > len(pending):
+                page = None  # fewer waits left than pages: their GETs are cheaper
         self.stats.pages_by_scope[scope] = self._pages.get(scope, 1)
+
+    async def _list_page(self, scope: Scope, number: int) -> Page:
+        result = await self._client().list_volumes(
+            page=number, limit=LIST_LIMIT, org_id=scope[0], project_id=scope[1]
+        )
+        self.stats.list_calls += 1
+        return result
+
+    def _take_page(
+        self, scope: Scope, walk: PageWalk, number: int, result: Page, pending: dict[str, list[_Wait]]
+    ) -> int | None:
+        """Observe the waits whose volumes page ``number`` shows; return the next page, if any is needed."""
+        fresh, next_page = walk.accept(number, result)
+        for volume in fresh:
+            for entry in pending.pop(volume.id, []):
+                self._observe(entry, volume)
+        if result.total_pages is not None:
+            self._pages[scope] = result.total_pages
+        return next_page if pending else None
 
     async def _read_one(self, scope: Scope, group: list[_Wait], semaphore: asyncio.Semaphore) -> None:
         async with semaphore:
