@@ -5,6 +5,12 @@ emits it as an output with ``lifecycleStateChange`` CREATE, extend as an output 
 delete as an input with DROP (as Airflow's GCS delete operator does). A failed task names
 the volume it was about, without a state change, since none is certain.
 
+The listener asks for facets after the task ran, in a process it forks, where reading a
+connection, an XCom or the API can hang (under ``dag.test()`` the fork shares a channel only its
+parent may use) until the listener gives up and the event is lost. So each operator keeps its
+volume on itself while it runs (:func:`keep_volume`), and the facets are built from that alone;
+reading the volume's name is only a fallback, for a task that never got as far.
+
 The OpenLineage provider is optional (``pip install 'airflow-provider-neevcloud[openlineage]'``):
 nothing here imports it, or the OpenLineage client, until Airflow's OpenLineage listener asks
 for facets, which it only does when it is installed.
@@ -21,11 +27,12 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from neev_provider._compat import Context
-    from neev_provider.client.sync import NeevCloudClient
 
 Change = Literal["CREATE", "ALTER", "DROP"]
 #: XCom key of the name of the volume a delete task is about to delete (with OpenLineage on only).
 VOLUME_NAME_KEY = "volume_name"
+# The operator attribute holding the volume its lineage is about, once the task knows it.
+_KEPT = "_lineage_volume"
 
 
 class VolumeRef(NamedTuple):
@@ -63,20 +70,39 @@ def lineage_enabled() -> bool:
     return not is_disabled()
 
 
-def remember_volume_name(context: Context, client: NeevCloudClient, volume_id: str) -> None:
-    """Before a delete, keep the volume's name for its DROP event (only if lineage is emitted).
+def keep_volume(operator: Any, name: object) -> None:
+    """Keep the volume named ``name`` on ``operator``, for its lineage (only if lineage is emitted).
 
-    The name is gone with the volume, and a deferred delete resumes in another process, so
-    it is kept in XCom. Without OpenLineage this costs nothing: no call, no XCom.
+    Called while the task runs, where the client is at hand; never raises.
     """
-    if not lineage_enabled():
+    if not name or not lineage_enabled():
         return
     try:
-        volume = client.find_volume(validation.volume_id(volume_id))
+        config = operator.client.config
     except NeevCloudError:
-        return  # the delete itself reports what is wrong
-    if volume is not None:
-        context["ti"].xcom_push(key=VOLUME_NAME_KEY, value=volume.name)
+        return
+    setattr(operator, _KEPT, VolumeRef(config.org_id, config.project_id, str(name)))
+
+
+def remember_volume_name(operator: Any, context: Context, volume_id: str) -> str | None:
+    """Before a delete, keep the volume's name for its DROP event (only if lineage is emitted).
+
+    The name is gone with the volume. It is kept on the operator, returned so that a deferred
+    delete can carry it in its event, and pushed to XCom for a lineage reader elsewhere.
+    Without OpenLineage this costs nothing: no call, no XCom.
+    """
+    if not lineage_enabled():
+        return None
+    try:
+        volume = operator.client.find_volume(validation.volume_id(volume_id))
+    except NeevCloudError:
+        return None  # the delete itself reports what is wrong
+    if volume is None:
+        return None
+    name = str(volume.name)
+    keep_volume(operator, name)
+    context["ti"].xcom_push(key=VOLUME_NAME_KEY, value=name)
+    return name
 
 
 class NeevVolumeLineageMixin:
@@ -110,6 +136,9 @@ def operator_lineage(
 
 def _volume_of(operator: Any, task_instance: Any) -> VolumeRef | None:
     """Name the operator's volume without changing anything; ``None`` if it cannot be named."""
+    kept = getattr(operator, _KEPT, None)
+    if isinstance(kept, VolumeRef):
+        return kept
     try:
         config = operator.hook.client.config
         name = _volume_name(operator, task_instance)

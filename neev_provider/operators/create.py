@@ -12,7 +12,7 @@ from neev_provider.client import validation
 from neev_provider.client.cleanup import DEFAULT_CLEANUP_SECONDS, delete_owned_volume
 from neev_provider.client.errors import NeevCloudValidationError, VolumeNotReusableError
 from neev_provider.exceptions import NeevVolumeConflictError, result_of
-from neev_provider.lineage import NeevVolumeLineageMixin
+from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
@@ -117,6 +117,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         request = self._request(context)
+        keep_volume(self, request.name)
         ensurer = self._ensurer(context, request)
         try:
             ensured = ensurer.ensure()
@@ -143,7 +144,9 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         from neev_provider.client.waiting import WaitOutcome
 
         outcome = WaitOutcome.from_event(event or {})
-        return announce_volume(self, context, self._finish(context, outcome, resume_state(event)))
+        resume = resume_state(event)
+        keep_volume(self, resume.get("name"))
+        return announce_volume(self, context, self._finish(context, outcome, resume))
 
     def on_kill(self) -> None:
         """Delete the volume this try created and has not handed on, when the task is killed.

@@ -10,7 +10,7 @@ from neev_provider._compat import Context
 from neev_provider.client import validation
 from neev_provider.client.errors import NotFoundError, VolumeInUseError
 from neev_provider.exceptions import NeevVolumeInUseError, result_of
-from neev_provider.lineage import NeevVolumeLineageMixin, remember_volume_name
+from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume, remember_volume_name
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
@@ -59,24 +59,27 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     def execute(self, context: Context) -> None:
         persist_volume_link(context, self.hook, self.volume_id, log=self.log)
-        remember_volume_name(context, self.client, self.volume_id)
-        self._delete(context, detach_started=time.time())
+        name = remember_volume_name(self, context, self.volume_id)
+        self._delete(context, detach_started=time.time(), name=name)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger's event: a detach wait retries the delete, a gone wait ends."""
         from neev_provider.client.waiting import WaitOutcome
 
         outcome = WaitOutcome.from_event(event or {})
-        detach_started = resume_state(event).get("detach_started")
+        resume = resume_state(event)
+        name = resume.get("volume_name")
+        keep_volume(self, name)
+        detach_started = resume.get("detach_started")
         if not isinstance(detach_started, int | float):
             result_of(outcome, task=self.task_id)
             return
         if outcome.status == "timeout":
             self._give_up_in_use()
         result_of(outcome, task=self.task_id)
-        self._delete(context, detach_started=detach_started)
+        self._delete(context, detach_started=detach_started, name=name if isinstance(name, str) else None)
 
-    def _delete(self, context: Context, *, detach_started: float) -> None:
+    def _delete(self, context: Context, *, detach_started: float, name: str | None) -> None:
         volume_id = validation.volume_id(self.volume_id)
         while True:
             try:
@@ -93,7 +96,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                 self.log.info(
                     "Volume %s is in use (%s); waiting for it to be detached", volume_id, error.message
                 )
-                outcome = self._wait_detached(context, volume_id, detach_started)
+                outcome = self._wait_detached(context, volume_id, detach_started, name)
                 if outcome.status == "timeout":
                     self._give_up_in_use()
                 result_of(outcome, task=self.task_id)
@@ -101,9 +104,13 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         if self.wait_for_completion:
             from neev_provider.client.readiness import Target
 
-            result_of(self.wait(context, volume_id, Target.DELETED), task=self.task_id)
+            # The name travels in the event, for the DROP lineage of a delete that resumes elsewhere.
+            resume = {"volume_name": name} if name else None
+            result_of(self.wait(context, volume_id, Target.DELETED, resume=resume), task=self.task_id)
 
-    def _wait_detached(self, context: Context, volume_id: str, detach_started: float) -> WaitOutcome:
+    def _wait_detached(
+        self, context: Context, volume_id: str, detach_started: float, name: str | None
+    ) -> WaitOutcome:
         from neev_provider.client.readiness import Target
 
         # The detach wait has its own deadline; the operator's timeout bounds the wait until gone.
@@ -113,7 +120,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
             Target.DETACHED,
             started_at=detach_started,
             timeout=self.detach_timeout,
-            resume={"detach_started": detach_started},
+            resume={"detach_started": detach_started, "volume_name": name},
         )
 
     def _give_up_in_use(self) -> None:

@@ -10,7 +10,7 @@ from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.errors import AmbiguousRequestError, NeevCloudValidationError
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, result_of
-from neev_provider.lineage import NeevVolumeLineageMixin
+from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 
@@ -79,6 +79,7 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         ambiguous = 0
         while True:
             volume = self.client.get_volume(volume_id)
+            keep_volume(self, volume.name)
             step = self._next_step(volume, target, requested=requested)
             if step is None:
                 return volume.to_dict()

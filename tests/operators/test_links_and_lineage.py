@@ -19,7 +19,7 @@ from neev_provider.operators import (
     NeevExtendVolumeOperator,
 )
 from neev_provider.sensors import NeevVolumeSensor
-from tests.operators.conftest import POLL, FakeTaskInstance, calls
+from tests.operators.conftest import POLL, FakeTaskInstance, calls, run_trigger
 
 VOLUME = "3f2b6c1e-8a4d-4f7e-9c1b-2d5e6f7a8b9c"
 
@@ -208,3 +208,60 @@ def test_the_dataset_matches_the_asset_uri() -> None:
     assert asset.uri == "neevcloud://org-a/prj-b/data-1"
     assert (dataset.namespace, dataset.name) == (namespace("org-a", "prj-b"), "data-1")
     assert dataset == volume_dataset(VolumeRef("org-a", "prj-b", "data-1"))
+
+
+class SealedTaskInstance(LineageTaskInstance):
+    """What the OpenLineage listener's forked process can reach: no XCom (under ``dag.test()``
+    its channel belongs to the parent, and a read there hangs until the listener gives up)."""
+
+    def xcom_pull(self, task_ids: str, key: str) -> Any:
+        raise AssertionError("the lineage read an XCom in the listener's process")
+
+
+def resumed_elsewhere(make: Any, context: dict[str, Any]) -> Any:
+    """Run a deferrable operator to the end, each resume on a fresh instance, as another worker does."""
+    operator = make()
+    try:
+        return operator, operator.execute(context)
+    except TaskDeferred as deferred:
+        (event,) = run_trigger(deferred.trigger)
+        fresh = make()
+        return fresh, getattr(fresh, deferred.method_name)(context, event=event)
+
+
+@pytest.mark.parametrize("kind", ["create", "extend", "delete"])
+def test_lineage_of_a_resumed_task_needs_no_xcom_connection_or_call(
+    kind: str,
+    emulator: EmulatorServer,
+    context: dict[str, Any],
+    lineage_on: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    NeevCreateVolumeOperator(task_id="c", name="kept-1", size_gb=10, poll_interval=POLL).execute(context)
+    (volume,) = emulator.volumes()
+    makers = {
+        "create": lambda: NeevCreateVolumeOperator(
+            task_id="c", name="kept-1", size_gb=10, deferrable=True, poll_interval=POLL
+        ),
+        "extend": lambda: NeevExtendVolumeOperator(
+            task_id="e", volume_id=volume["id"], size_gb=20, deferrable=True, poll_interval=POLL
+        ),
+        "delete": lambda: NeevDeleteVolumeOperator(
+            task_id="d", volume_id=volume["id"], deferrable=True, poll_interval=POLL
+        ),
+    }
+    operator, _ = resumed_elsewhere(makers[kind], context)
+    before = len(emulator.requests())
+    monkeypatch.delenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT")
+
+    lineage = operator.get_openlineage_facets_on_complete(SealedTaskInstance())
+
+    assert lineage is not None
+    (dataset,) = lineage.inputs if kind == "delete" else lineage.outputs
+    expected = {"create": "CREATE", "extend": "ALTER", "delete": "DROP"}[kind]
+    assert (dataset.namespace, dataset.name, facet_of(dataset)) == (
+        "neevcloud://org-emulator/prj-emulator",
+        "kept-1",
+        expected,
+    )
+    assert len(emulator.requests()) == before
