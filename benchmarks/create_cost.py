@@ -15,7 +15,6 @@ Usage: ``python benchmarks/create_cost.py [--sizes 0 1000 5000]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from neev_provider.emulator import airflow_connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -94,14 +95,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="neev-create-cost-") as tmp, emulator_process() as emulator:
         os.environ["AIRFLOW_HOME"] = tmp
-        os.environ["AIRFLOW_CONN_NEEVCLOUD_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "neevcloud",
-                "host": emulator.url,
-                "password": emulator.token,
-                "extra": {"org_id": "org-emulator", "project_id": "prj-emulator", "region_id": "as-south-1"},
-            }
-        )
+        os.environ["AIRFLOW_CONN_NEEVCLOUD_DEFAULT"] = airflow_connection(emulator.url, emulator.token)
         for size in args.sizes:
             fill(emulator.url, emulator.token, size)
             with_store = cost(emulator.url, MemoryStore(), f"with-store-{size}")

@@ -37,6 +37,8 @@ from typing import Any
 
 import requests
 
+from neev_provider.emulator import airflow_connection
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _density_worker import STARTED
@@ -144,14 +146,7 @@ def run_one(
             **os.environ,
             "AIRFLOW_HOME": tmp,
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": json.dumps(
-                {
-                    "conn_type": "neevcloud",
-                    "host": emulator.url,
-                    "password": emulator.token,
-                    "extra": {"org_id": "org-emulator", "project_id": "prj-emulator"},
-                }
-            ),
+            "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": airflow_connection(emulator.url, emulator.token),
         }
         deadline = time.time() + 600
         port = int(emulator.url.rsplit(":", 1)[1])

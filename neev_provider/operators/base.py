@@ -33,7 +33,22 @@ def resume_state(event: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(state) if isinstance(state, Mapping) else {}
 
 
-class NeevVolumeBaseOperator(BaseOperator):
+class NeevHookMixin:
+    """The ``hook`` of every NeevCloud task, from its ``neev_conn_id``, ``org_id`` and ``project_id``."""
+
+    neev_conn_id: str
+    org_id: str | None
+    project_id: str | None
+
+    @cached_property
+    def hook(self) -> NeevCloudHook:
+        """The hook, built on first use (never in ``__init__``: no I/O at DAG parse time)."""
+        from neev_provider.hooks.neevcloud import NeevCloudHook
+
+        return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
+
+
+class NeevVolumeBaseOperator(NeevHookMixin, BaseOperator):
     """Base class of the volume operators.
 
     :param neev_conn_id: the ``neevcloud`` connection.
@@ -64,13 +79,6 @@ class NeevVolumeBaseOperator(BaseOperator):
         self.poll_interval = validation.poll_interval(poll_interval)
         self.timeout = validation.positive_number(timeout, "timeout")
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-
-    @cached_property
-    def hook(self) -> NeevCloudHook:
-        """The hook, built on first use (never in ``__init__``: no I/O at DAG parse time)."""
-        from neev_provider.hooks.neevcloud import NeevCloudHook
-
-        return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
 
     @property
     def client(self) -> NeevCloudClient:

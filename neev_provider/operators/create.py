@@ -247,9 +247,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                     timeout=DEFAULT_CLEANUP_SECONDS,
                     logger=self.log,
                 )
-            self._unreturned_volume_id = None
-            return result_of(outcome, task=self.task_id)
-        if resume.get("ambiguous"):
+        elif resume.get("ambiguous"):
             self._converge(context, outcome.volume_id, str(resume.get("name") or ""))
         self._unreturned_volume_id = None
         return result_of(outcome, task=self.task_id)

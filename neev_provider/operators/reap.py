@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neev_provider._compat import BaseOperator, Context
 from neev_provider.client import validation
 from neev_provider.exceptions import NeevVolumeError
 from neev_provider.hooks import DEFAULT_CONN_ID
-
-if TYPE_CHECKING:
-    from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.operators.base import NeevHookMixin
 
 DEFAULT_MAX_AGE = timedelta(days=1)
 
 
-class NeevReapVolumesOperator(BaseOperator):
+class NeevReapVolumesOperator(NeevHookMixin, BaseOperator):
     """List (and with ``dry_run=False`` delete) orphaned volumes of this provider in a project.
 
     A volume is an orphan when its name has the create operator's default-name form, it is older
@@ -61,13 +58,6 @@ class NeevReapVolumesOperator(BaseOperator):
         self.neev_conn_id = neev_conn_id
         self.org_id = org_id
         self.project_id = project_id
-
-    @cached_property
-    def hook(self) -> NeevCloudHook:
-        """The hook, built on first use."""
-        from neev_provider.hooks.neevcloud import NeevCloudHook
-
-        return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from neev_provider.client.reaper import reap

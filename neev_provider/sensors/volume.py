@@ -6,8 +6,7 @@ import datetime
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neev_provider._compat import (
     AirflowSensorTimeout,
@@ -23,11 +22,7 @@ from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
 from neev_provider.exceptions import result_of
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
-from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE
-
-# The wait machinery loads when a task runs, not when a DAG file is parsed.
-if TYPE_CHECKING:
-    from neev_provider.hooks.neevcloud import NeevCloudHook
+from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE, NeevHookMixin
 
 TARGETS = ("bound", "extended")
 
@@ -44,7 +39,7 @@ def _seconds(value: object, field: str, check: Callable[[object, str], float]) -
     return check(value.total_seconds() if isinstance(value, datetime.timedelta) else value, field)
 
 
-class NeevVolumeSensor(BaseSensorOperator):
+class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
     """Wait until a volume is ``bound`` (or ``extended``), in poke, reschedule or deferrable mode.
 
     A volume that the API reports ``failed`` or ``terminated``, or whose extension failed,
@@ -98,13 +93,6 @@ class NeevVolumeSensor(BaseSensorOperator):
         self.project_id = project_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self._last_seen: str | None = None
-
-    @cached_property
-    def hook(self) -> NeevCloudHook:
-        """The hook, built on first use."""
-        from neev_provider.hooks.neevcloud import NeevCloudHook
-
-        return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
 
     def _min_size(self) -> int | None:
         if self.min_size_gb is None or self.min_size_gb == "":

@@ -165,17 +165,22 @@ class ClientRegistry:
             return shared
 
     async def _build(self, key: Key) -> SharedClient:
-        config, fingerprint = await NeevCloudHook(key[0], org_id=key[1], project_id=key[2]).aget_config()
+        config, fingerprint = await _read_connection(key)
         return SharedClient(key, await _new_client(config), fingerprint, time.monotonic(), registry=self)
 
     async def _recheck(self, shared: SharedClient) -> None:
-        conn_id, org_id, project_id = shared.key
-        config, fingerprint = await NeevCloudHook(conn_id, org_id=org_id, project_id=project_id).aget_config()
+        config, fingerprint = await _read_connection(shared.key)
         shared.checked_at = time.monotonic()
         if fingerprint == shared.fingerprint:
             return
         old, shared.client, shared.fingerprint = shared.client, await _new_client(config), fingerprint
         shared.retire(old)
+
+
+async def _read_connection(key: Key) -> tuple[ClientConfig, str]:
+    """Read the connection of ``key`` off the loop: its client configuration and fingerprint."""
+    conn_id, org_id, project_id = key
+    return await NeevCloudHook(conn_id, org_id=org_id, project_id=project_id).aget_config()
 
 
 async def _new_client(config: ClientConfig) -> AsyncNeevCloudClient:

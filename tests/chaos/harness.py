@@ -318,8 +318,9 @@ def run_chaos(lifecycles: int, seed: int, workdir: Path, observer: Any = None) -
 
     with EmulatorServer(chaos_settings(seed), observer=observer) as server:
         chaos = Chaos(server, seed, workdir)
-        saved = {key: os.environ.get(key) for key in chaos.connections()}
-        os.environ.update(chaos.connections())
+        connections = chaos.connections()
+        saved = {key: os.environ.get(key) for key in connections}
+        os.environ.update(connections)
         try:
             return chaos.run(lifecycles)
         finally:

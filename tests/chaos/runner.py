@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 
 from neev_provider._compat import BaseTrigger, TaskDeferred
 from neev_provider.client.errors import NeevCloudError
 from neev_provider.exceptions import NeevVolumeError
-from tests.operators.conftest import FakeTaskInstance
+from tests.operators.conftest import FakeTaskInstance, rebuild
 
 Factory = Callable[[], Any]
 KILL_WAIT_SECONDS = 30.0
@@ -41,14 +39,6 @@ class TaskResult:
     def foreign_errors(self) -> list[BaseException]:
         """Failures that are not the package's own error types."""
         return [e for e in self.errors if not isinstance(e, NeevVolumeError | NeevCloudError)]
-
-
-def rebuild(trigger: BaseTrigger) -> BaseTrigger:
-    """Rebuild a trigger from its serialized form only, as a (re)starting triggerer does."""
-    classpath, kwargs = trigger.serialize()
-    module, _, name = classpath.rpartition(".")
-    rebuilt: BaseTrigger = getattr(import_module(module), name)(**json.loads(json.dumps(kwargs)))
-    return rebuilt
 
 
 async def _first_event(trigger: BaseTrigger, stop_after: float | None) -> dict[str, Any] | None:

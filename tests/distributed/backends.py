@@ -20,7 +20,8 @@ from pathlib import Path
 import psycopg
 import redis
 
-from tests.distributed.processes import Component, free_port, wait_for_port
+from tests.distributed.processes import Component, wait_for_port
+from tests.integration.services import free_port
 
 POSTGRES_USER = "postgres"
 DATABASE = "airflow"

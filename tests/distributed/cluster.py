@@ -16,8 +16,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from tests.distributed.processes import Component, free_port
-from tests.integration.services import Airflow
+from tests.distributed.processes import Component
+from tests.integration.services import Airflow, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_CONCURRENCY = 4

@@ -17,7 +17,8 @@ import requests
 
 from neev_provider.emulator.connection import airflow_connection
 from neev_provider.emulator.settings import ADMIN_PREFIX
-from tests.distributed.processes import Component, free_port, wait_for_port
+from tests.distributed.processes import Component, wait_for_port
+from tests.integration.services import free_port
 
 
 class EmulatorProcess:

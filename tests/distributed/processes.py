@@ -23,13 +23,6 @@ import psutil
 MIB = 1024 * 1024
 
 
-def free_port() -> int:
-    """Return a TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for_port(port: int, timeout: float, process: Component | None = None) -> None:
     """Wait until something accepts connections on ``127.0.0.1:port``."""
     deadline = time.monotonic() + timeout

@@ -215,7 +215,7 @@ def test_a_create_killed_by_the_user_deletes_its_volume(
 
     airflow.set_task_state(dag_id, run_id, "create_volume", "failed")
 
-    _wait_until(lambda: emulator.volumes() == [], 60, f"the killed task left {emulator.volumes()}")
+    _wait_until(lambda: emulator.volumes() == [], 60, "the killed task left its volume behind")
     assert [r["operation"] for r in emulator.requests()].count("createNetworkVolume") == 1
 
 
