@@ -35,11 +35,15 @@ unit: setup
 
 test: lint typecheck docs unit
 
-# pytest on every supported Airflow, each in .matrix/airflow-<version>/ from constraints/airflow-<version>.txt.
-# Only some: make test-matrix VERSIONS="2.10.5 3.3.2"
+# pytest on every supported Airflow (on Python 3.11) and every other supported Python (with the
+# oldest or newest Airflow), each cell in .matrix/py<P>-airflow-<V>/ from its pinned constraints.
+# Only some: make test-matrix VERSIONS="2.10.5 3.3.2" PYTHONS="3.13"; JOBS cells at a time.
 VERSIONS ?=
+PYTHONS ?=
+JOBS ?= 2
 test-matrix:
-	$(PYTHON) scripts/test_matrix.py $(if $(strip $(VERSIONS)),--versions $(VERSIONS))
+	$(PYTHON) scripts/test_matrix.py --jobs $(JOBS) $(if $(strip $(VERSIONS)),--versions $(VERSIONS)) \
+		$(if $(strip $(PYTHONS)),--pythons $(PYTHONS))
 
 # 200 create -> extend -> delete lifecycles under random faults, kills and triggerer restarts; prints
 # one table and fails if a duplicate, an orphan, a wrong state, a foreign exception or a secret shows.

@@ -33,11 +33,14 @@ with DAG(
         """Use the volume the triggering event names; return its id for the delete."""
         context: Any = get_current_context()
         # Airflow 3 calls them asset events, Airflow 2 dataset events.
-        events = context.get("triggering_asset_events") or context.get("triggering_dataset_events")
+        events = context.get("triggering_asset_events") or context.get("triggering_dataset_events") or {}
         # Keyed by the asset and, on Airflow 3, by the alias too: the same event may appear twice.
-        volume = [event.extra for found in events.values() for event in found if "volume_id" in event.extra][
-            -1
-        ]
+        volumes = [event.extra for found in events.values() for event in found if "volume_id" in event.extra]
+        if not volumes:
+            # Airflow 3.0 starts an alias-scheduled run without its triggering events; guessing
+            # which volume is meant could delete somebody else's.
+            raise RuntimeError("no triggering asset event names a volume: nothing to train on")
+        volume = volumes[-1]
         print(f"Training on volume {volume['volume_id']} ({volume['size_gb']} GB in {volume['region_id']})")
         return str(volume["volume_id"])
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     )
     from airflow.sdk.exceptions import (
         AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
         AirflowSensorTimeout,
         AirflowSkipException,
         TaskDeferred,
@@ -39,6 +41,8 @@ else:
     try:  # Airflow 3.2+
         from airflow.sdk.exceptions import (
             AirflowException,
+            AirflowFailException,
+            AirflowNotFoundException,
             AirflowSensorTimeout,
             AirflowSkipException,
             TaskDeferred,
@@ -46,6 +50,8 @@ else:
     except ImportError:  # Airflow 2.x - 3.1
         from airflow.exceptions import (
             AirflowException,
+            AirflowFailException,
+            AirflowNotFoundException,
             AirflowSensorTimeout,
             AirflowSkipException,
             TaskDeferred,
@@ -81,6 +87,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AirflowException",
+    "AirflowFailException",
+    "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "Asset",

@@ -1,29 +1,36 @@
-"""Run the test suite on every supported Airflow, each in its own pinned virtualenv.
+"""Run the test suite on every supported Airflow and Python, each cell in its own pinned virtualenv.
 
 Usage::
 
-    python scripts/test_matrix.py                        # every version
-    python scripts/test_matrix.py --versions 2.10.5 3.3.2
-    python scripts/test_matrix.py --lock 3.0.6           # regenerate that version's constraints
+    python scripts/test_matrix.py                          # every cell
+    python scripts/test_matrix.py --versions 2.10.5 3.3.2  # those Airflows, on Python 3.11
+    python scripts/test_matrix.py --pythons 3.13           # the Python 3.13 cells
+    python scripts/test_matrix.py --jobs 3                 # three cells at a time
+    python scripts/test_matrix.py --lock 3.0.6             # regenerate a cell's constraints
+    python scripts/test_matrix.py --lock 3.3.2 --python 3.13
 
-Each version ``V`` has a virtualenv ``.matrix/airflow-V/`` (git-ignored), installed from the
-constraints file ``constraints/airflow-V.txt`` kept in the repository (for the newest version,
-the top-level ``constraints.txt`` of ``make setup``). Like the Makefile's ``.venv``, a virtualenv
-is reused while its constraints and the packaging part of ``pyproject.toml`` are unchanged (a
-stamp records their hash). Only pytest runs per version: the unit tests and the ``dag.test()``
-runs of the example DAGs. Lint, type checks and the docs build run once, in ``make test``.
+A cell is a Python and an Airflow: every supported Airflow on Python 3.11 (:data:`VERSIONS`), and
+the other supported Pythons with the oldest or the newest Airflow (:data:`PYTHON_CELLS`). Each
+cell has a virtualenv ``.matrix/py<P>-airflow-<V>/`` (git-ignored), installed from the cell's
+constraints file kept in the repository (:func:`constraints_file`; the newest Airflow on Python
+3.11 is the top-level ``constraints.txt`` of ``make setup``). A virtualenv is reused while its
+constraints and the packaging part of ``pyproject.toml`` are unchanged (a stamp records their
+hash). Only pytest runs per cell: the unit tests and the ``dag.test()`` runs of the example DAGs;
+lint, type checks and the docs build run once, in ``make test``.
 
-``--lock`` resolves ``apache-airflow==V`` plus this package with its ``[emulator]`` extra and
-the ``test`` dependency group (and the bounds in :data:`BOUNDS`) with pip's resolver in a scratch
-virtualenv and writes ``pip freeze`` as the version's constraints file.
+Cells run ``--jobs`` at a time (default 1). Most of a cell's time is spent waiting on
+``dag.test()``, real Airflow services and the emulator's clock, so two cores carry three cells.
+The run ends with one table (cell, passed, failed, skipped, minutes) and fails if any cell is red.
 
-Every virtualenv first gets the pip pinned in the top-level ``constraints.txt``: installing a
-dependency group (``pip install --group``) needs pip 25.1 or later.
+``--lock`` resolves ``apache-airflow==V`` plus this package with its ``[emulator]`` extra and the
+``test`` dependency group (and the bounds in :data:`BOUNDS`) with pip's resolver in a scratch
+virtualenv of the cell's Python, and writes ``pip freeze`` as the cell's constraints file.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import os
 import re
@@ -32,13 +39,19 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MATRIX = ROOT / ".matrix"
 CONSTRAINTS = ROOT / "constraints"
+#: Every supported Airflow, oldest first; each runs on :data:`DEFAULT_PYTHON`.
 VERSIONS = ("2.10.5", "2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
+DEFAULT_PYTHON = "3.11"
+#: The other supported Pythons, each with the Airflow it is run with: the oldest Python with the
+#: oldest Airflow, the newest ones with the newest Airflow.
+PYTHON_CELLS = (("3.10", "2.10.5"), ("3.12", "3.3.2"), ("3.13", "3.3.2"))
 
 #: Requirements added to ``apache-airflow==V`` + :data:`INSTALL` when a version's constraints are resolved.
 BOUNDS: dict[str, tuple[str, ...]] = {
@@ -57,9 +70,25 @@ BUILD_REQUIREMENTS = ("hatchling",)
 INSTALL = ("--editable", ".[emulator]", "--group", "test")
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One Python and one Airflow."""
+
+    python: str
+    airflow: str
+
+    @property
+    def name(self) -> str:
+        return f"py{self.python}-airflow-{self.airflow}"
+
+    @property
+    def venv(self) -> Path:
+        return MATRIX / self.name
+
+
 @dataclass
 class Result:
-    version: str
+    cell: Cell
     counts: dict[str, int]
     setup_seconds: float
     test_seconds: float
@@ -70,14 +99,37 @@ class Result:
         return self.exit_code == 0 and not self.counts["failed"] and not self.counts["errors"]
 
 
-def constraints_file(version: str) -> Path:
-    """The version's constraints; the newest version's are the ones ``make setup`` installs."""
-    return ROOT / "constraints.txt" if version == VERSIONS[-1] else CONSTRAINTS / f"airflow-{version}.txt"
+def all_cells() -> list[Cell]:
+    return [Cell(DEFAULT_PYTHON, v) for v in VERSIONS] + [Cell(p, v) for p, v in PYTHON_CELLS]
+
+
+def constraints_file(cell: Cell) -> Path:
+    """The cell's constraints; the newest Airflow on Python 3.11 is what ``make setup`` installs."""
+    if cell.python == DEFAULT_PYTHON:
+        if cell.airflow == VERSIONS[-1]:
+            return ROOT / "constraints.txt"
+        return CONSTRAINTS / f"airflow-{cell.airflow}.txt"
+    return CONSTRAINTS / f"airflow-{cell.airflow}-py{cell.python}.txt"
+
+
+def interpreter(python: str) -> str:
+    """Find a CPython ``python`` (e.g. ``3.13``): among pyenv's versions, else on PATH.
+
+    pyenv's shims are skipped: a shim of a version that is not selected exits with status 127.
+    """
+    root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates = sorted(glob.glob(f"{root}/versions/{python}.*/bin/python{python}"))
+    if candidates:
+        return candidates[-1]
+    found = shutil.which(f"python{python}")
+    if found and "/shims/" not in found:
+        return found
+    raise SystemExit(f"no Python {python} found (neither under {root}/versions nor on PATH)")
 
 
 def _clean_env(constraints: Path | None) -> dict[str, str]:
     """The environment of child processes: no Airflow settings leak in, pip pinned to ``constraints``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV", "PYENV_VERSION"))}
     env.pop("PIP_CONSTRAINT", None)  # the Makefile's, for .venv
     env.pop("PIP_BUILD_CONSTRAINT", None)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -88,42 +140,40 @@ def _clean_env(constraints: Path | None) -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], *, env: dict[str, str], log: Path | None = None) -> int:
-    if log is None:
-        return subprocess.call(command, cwd=ROOT, env=env)
+def _run(command: list[str], *, env: dict[str, str], log: Path) -> int:
     with log.open("w") as out:
         return subprocess.call(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _fingerprint(constraints: Path) -> str:
-    """Hash what an installation depends on: the constraints and the packaging part of pyproject.toml.
-
-    Tool settings (the ``[tool.*]`` tables, which come last) do not need a reinstall: the
-    package is installed in editable mode.
-    """
+def _fingerprint(cell: Cell, constraints: Path) -> str:
+    """Hash what an installation depends on: the Python, the constraints and the packaging part of
+    pyproject.toml. Tool settings (the ``[tool.*]`` tables, which come last) need no reinstall: the
+    package is installed in editable mode."""
     pyproject = (ROOT / "pyproject.toml").read_text()
     packaging = re.split(r"^\[tool\.", pyproject, maxsplit=1, flags=re.MULTILINE)[0]
-    return hashlib.sha256(constraints.read_bytes() + packaging.encode()).hexdigest()
+    material = cell.python.encode() + constraints.read_bytes() + packaging.encode()
+    return hashlib.sha256(material).hexdigest()
 
 
-def ensure_venv(version: str) -> Path:
-    """Return the version's virtualenv, (re)installing it only if its inputs changed."""
-    constraints = constraints_file(version)
+def ensure_venv(cell: Cell) -> Path:
+    """Return the cell's virtualenv, (re)installing it only if its inputs changed."""
+    constraints = constraints_file(cell)
     if not constraints.is_file():
-        raise SystemExit(f"{constraints.relative_to(ROOT)} is missing: run with --lock {version}")
-    venv = MATRIX / f"airflow-{version}"
+        hint = f"--lock {cell.airflow}" + ("" if cell.python == DEFAULT_PYTHON else f" --python {cell.python}")
+        raise SystemExit(f"{constraints.relative_to(ROOT)} is missing: run with {hint}")
+    venv = cell.venv
     stamp = venv / ".installed-stamp"
-    fingerprint = _fingerprint(constraints)
+    fingerprint = _fingerprint(cell, constraints)
     if stamp.is_file() and stamp.read_text().strip() == fingerprint:
         return venv
-    print(f"[{version}] installing into {venv.relative_to(ROOT)}", flush=True)
+    print(f"[{cell.name}] installing into {venv.relative_to(ROOT)}", flush=True)
     shutil.rmtree(venv, ignore_errors=True)
     env = _clean_env(constraints)
-    subprocess.check_call([sys.executable, "-m", "venv", str(venv)], env=env)
+    subprocess.check_call([interpreter(cell.python), "-m", "venv", str(venv)], env=env)
     upgrade_pip(venv)
-    log = MATRIX / f"install-{version}.log"
+    log = MATRIX / f"install-{cell.name}.log"
     if _run([str(venv / "bin" / "pip"), "install", *INSTALL], env=env, log=log):
-        raise SystemExit(f"[{version}] installation failed; see {log.relative_to(ROOT)}")
+        raise SystemExit(f"[{cell.name}] installation failed; see {log.relative_to(ROOT)}")
     stamp.write_text(fingerprint + "\n")
     return venv
 
@@ -134,13 +184,13 @@ def upgrade_pip(venv: Path) -> None:
     subprocess.check_call(command, cwd=ROOT, env=_clean_env(ROOT / "constraints.txt"))
 
 
-def run_tests(version: str, venv: Path, pytest_args: list[str]) -> tuple[dict[str, int], int]:
-    """Run pytest in the version's virtualenv; return its counts and exit code."""
+def run_tests(cell: Cell, venv: Path, pytest_args: list[str]) -> tuple[dict[str, int], int]:
+    """Run pytest in the cell's virtualenv; return its counts and exit code."""
     junit = venv / "junit.xml"
     junit.unlink(missing_ok=True)
     log = venv / "pytest.log"
     command = [str(venv / "bin" / "python"), "-m", "pytest", "-q", f"--junitxml={junit}", *pytest_args]
-    print(f"[{version}] pytest (output in {log.relative_to(ROOT)})", flush=True)
+    print(f"[{cell.name}] pytest (output in {log.relative_to(ROOT)})", flush=True)
     code = _run(command, env=_clean_env(None), log=log)
     return _counts(junit), code
 
@@ -160,79 +210,102 @@ def _counts(junit: Path) -> dict[str, int]:
     return counts
 
 
-def lock(version: str) -> None:
-    """Resolve the version's dependencies in a scratch virtualenv and write its constraints file."""
-    scratch = MATRIX / f"lock-{version}"
+def run_cell(cell: Cell, pytest_args: list[str]) -> Result:
+    started = time.monotonic()
+    try:
+        venv = ensure_venv(cell)
+    except (SystemExit, subprocess.CalledProcessError) as error:
+        print(f"[{cell.name}] {error}", flush=True)
+        empty = {"passed": 0, "failed": 0, "errors": 1, "skipped": 0}
+        return Result(cell, empty, time.monotonic() - started, 0.0, 1)
+    installed = time.monotonic()
+    counts, code = run_tests(cell, venv, pytest_args)
+    result = Result(cell, counts, installed - started, time.monotonic() - installed, code)
+    print(f"[{cell.name}] {'green' if result.green else 'RED'}: {counts}", flush=True)
+    return result
+
+
+def lock(cell: Cell) -> None:
+    """Resolve the cell's dependencies in a scratch virtualenv and write its constraints file."""
+    scratch = MATRIX / f"lock-{cell.name}"
     shutil.rmtree(scratch, ignore_errors=True)
     env = _clean_env(None)
-    subprocess.check_call([sys.executable, "-m", "venv", str(scratch)], env=env)
+    subprocess.check_call([interpreter(cell.python), "-m", "venv", str(scratch)], env=env)
     upgrade_pip(scratch)
     pip = str(scratch / "bin" / "pip")
-    requirements = [f"apache-airflow=={version}", *BOUNDS.get(version, ()), *BUILD_REQUIREMENTS]
-    print(f"[{version}] resolving {' '.join(requirements)} + {' '.join(INSTALL)}", flush=True)
+    requirements = [f"apache-airflow=={cell.airflow}", *BOUNDS.get(cell.airflow, ()), *BUILD_REQUIREMENTS]
+    print(f"[{cell.name}] resolving {' '.join(requirements)} + {' '.join(INSTALL)}", flush=True)
     subprocess.check_call([pip, "install", "--quiet", *requirements, *INSTALL], cwd=ROOT, env=env)
     frozen = subprocess.run(
         [pip, "freeze", "--exclude-editable"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout
     pins = sorted((line for line in frozen.splitlines() if "==" in line), key=str.lower)
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    option = "" if cell.python == DEFAULT_PYTHON else f" --python {cell.python}"
     header = [
-        f"# Airflow {version} for the test matrix: `pip freeze` after pip resolved apache-airflow=={version}",
-        f"# + '.[emulator]' --group test + {' '.join(requirements[1:])} on Python {python}.",
-        f"# Regenerate with: python scripts/test_matrix.py --lock {version}",
+        f"# Airflow {cell.airflow} on Python {cell.python} for the test matrix: `pip freeze` after pip",
+        f"# resolved apache-airflow=={cell.airflow} + '.[emulator]' --group test + {' '.join(requirements[1:])}.",
+        f"# Regenerate with: python scripts/test_matrix.py --lock {cell.airflow}{option}",
     ]
     CONSTRAINTS.mkdir(exist_ok=True)
-    constraints_file(version).write_text("\n".join([*header, *pins]) + "\n")
+    constraints_file(cell).write_text("\n".join([*header, *pins]) + "\n")
     shutil.rmtree(scratch)
-    print(f"[{version}] wrote {constraints_file(version).relative_to(ROOT)} ({len(pins)} pins)")
+    print(f"[{cell.name}] wrote {constraints_file(cell).relative_to(ROOT)} ({len(pins)} pins)")
 
 
-def _duration(seconds: float) -> str:
-    return f"{int(seconds) // 60}m{int(seconds) % 60:02d}s"
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f}"
 
 
 def print_table(results: list[Result]) -> None:
-    rows: list[tuple[str, ...]] = [
-        ("Airflow", "result", "passed", "failed", "errors", "skipped", "tests", "setup")
-    ]
+    header = ("Python", "Airflow", "result", "passed", "failed", "errors", "skipped", "minutes", "setup")
+    rows: list[tuple[str, ...]] = [header]
     for r in results:
         c = r.counts
         status = "green" if r.green else f"RED (exit {r.exit_code})"
-        row = (r.version, status, *(str(c[k]) for k in ("passed", "failed", "errors", "skipped")))
-        rows.append((*row, _duration(r.test_seconds), _duration(r.setup_seconds)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        counts = (str(c[k]) for k in ("passed", "failed", "errors", "skipped"))
+        setup = _minutes(r.setup_seconds)
+        rows.append((r.cell.python, r.cell.airflow, status, *counts, _minutes(r.test_seconds), setup))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-|-".join("-" * w for w in widths))
-    print("\n" + "\n".join(lines))
+    print("\n" + "\n".join(lines), flush=True)
+
+
+def select(cells: list[Cell], versions: list[str] | None, pythons: list[str] | None) -> list[Cell]:
+    """The cells asked for: Airflow ``versions`` on Python 3.11, and the cells of ``pythons``."""
+    if versions is None and pythons is None:
+        return cells
+    chosen = [c for c in cells if c.python == DEFAULT_PYTHON and c.airflow in (versions or ())]
+    return chosen + [c for c in cells if c.python != DEFAULT_PYTHON and c.python in (pythons or ())]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--versions", nargs="+", default=list(VERSIONS), metavar="VERSION")
+    parser.add_argument("--versions", nargs="+", metavar="VERSION", help="Airflow versions, on Python 3.11")
+    parser.add_argument("--pythons", nargs="+", metavar="PYTHON", help="the cells of these Pythons")
+    parser.add_argument("--jobs", type=int, default=1, help="cells run at a time (default 1)")
     parser.add_argument("--lock", nargs="+", metavar="VERSION", help="regenerate these constraints files")
+    parser.add_argument("--python", default=DEFAULT_PYTHON, help="the Python of --lock (default 3.11)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
     args = parser.parse_args(argv)
     MATRIX.mkdir(exist_ok=True)
     if args.lock:
         for version in args.lock:
-            lock(version)
+            lock(Cell(args.python, version))
         return 0
-    unknown = sorted(set(args.versions) - set(VERSIONS))
+    cells = all_cells()
+    unknown = sorted(set(args.versions or ()) - set(VERSIONS))
+    unknown += sorted(set(args.pythons or ()) - {p for p, _ in PYTHON_CELLS})
     if unknown:
-        parser.error(f"unsupported versions {unknown}; supported: {' '.join(VERSIONS)}")
-    results = []
-    for version in [v for v in VERSIONS if v in args.versions]:
-        started = time.monotonic()
-        venv = ensure_venv(version)
-        installed = time.monotonic()
-        counts, code = run_tests(version, venv, args.pytest_args)
-        result = Result(version, counts, installed - started, time.monotonic() - installed, code)
-        results.append(result)
-        print(f"[{version}] {'green' if result.green else 'RED'}: {counts}", flush=True)
+        known = " ".join([*VERSIONS, *(p for p, _ in PYTHON_CELLS)])
+        parser.error(f"unsupported versions {unknown}; supported: {known}")
+    chosen = select(cells, args.versions, args.pythons)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda cell: run_cell(cell, args.pytest_args), chosen))
     print_table(results)
-    return 0 if all(r.green for r in results) else 1
+    return 0 if results and all(r.green for r in results) else 1
 
 
 if __name__ == "__main__":

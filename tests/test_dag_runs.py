@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from neev_provider.emulator import EmulatorServer
+from tests.support.contract import ContractMonitor
+from tests.support.emulator_events import detached_once_refused
 
 DAGS = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 
@@ -141,20 +142,16 @@ def test_a_deferred_create_cleans_up_from_the_event_alone(
 
 
 def test_a_deferred_delete_keeps_waiting_for_the_detach(
-    airflow_db: None, neev_connection: EmulatorServer
+    airflow_db: None, neev_connection: EmulatorServer, contract_monitor: ContractMonitor
 ) -> None:
     from neev_provider.client import CreateVolumeRequest
     from neev_provider.hooks.neevcloud import NeevCloudHook
 
     volume = NeevCloudHook().client.create_volume(CreateVolumeRequest(size_gb=20, region_id="as-south-1"))
     attachment = neev_connection.attach(volume.id, resource_name="trainer-0", mount_path="/mnt/data")
-    timer = threading.Timer(2.0, neev_connection.detach, args=(volume.id, attachment["id"]))
-    timer.start()
-    try:
+    with detached_once_refused(neev_connection, contract_monitor, volume.id, attachment["id"]):
         dag = load_dags(DAGS / "deferred_resume_state.py")["deferred_delete_waits_for_detach"]
         run = dag.test(run_conf={"volume_id": volume.id})
-    finally:
-        timer.cancel()
 
     assert task_states(run) == {"delete_volume": "success"}
     assert neev_connection.volumes() == []

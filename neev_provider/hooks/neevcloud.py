@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from neev_provider._compat import BaseHook, aget_connection, aget_extras, mask_secret
+from neev_provider._compat import (
+    AirflowNotFoundException,
+    BaseHook,
+    aget_connection,
+    aget_extras,
+    mask_secret,
+)
 from neev_provider.client.config import ClientConfig
 from neev_provider.client.errors import NeevCloudError
 from neev_provider.hooks import DEFAULT_CONN_ID
@@ -62,7 +71,12 @@ class NeevCloudHook(BaseHook):
 
     @cached_property
     def _fields(self) -> ConnectionFields:
-        return _fields_of(self.get_connection(self.neev_conn_id), self.neev_conn_id)
+        try:
+            connection = self.get_connection(self.neev_conn_id)
+        except AirflowNotFoundException:
+            _explain_unreadable_connection(self.neev_conn_id, self.label)
+            raise
+        return _fields_of(connection, self.neev_conn_id)
 
     @property
     def label(self) -> str:
@@ -106,12 +120,22 @@ class NeevCloudHook(BaseHook):
         """The sync client, built on first use and then reused."""
         return self.new_client()
 
-    def new_client(self) -> NeevCloudClient:
-        """Return a new sync client of its own (the caller closes it), e.g. for ``on_kill``."""
+    def new_client(self, *, timeout: float | None = None, max_retries: int | None = None) -> NeevCloudClient:
+        """Return a new sync client of its own (the caller closes it), e.g. for ``on_kill``.
+
+        :param timeout: a whole-call budget (seconds) shorter than the connection's, if given.
+        :param max_retries: retries instead of the connection's.
+        """
         # Imported here: requests loads when a task first calls the API, not when a DAG is parsed.
+        from neev_provider.client.retry import RetryPolicy
         from neev_provider.client.sync import NeevCloudClient
 
-        return NeevCloudClient(self.get_config())
+        config = self.get_config()
+        if timeout is not None:
+            config = replace(config, timeout=min(config.timeout, timeout), call_timeout=timeout)
+        if max_retries is not None:
+            config = replace(config, retry=RetryPolicy(max_retries=max_retries))
+        return NeevCloudClient(config)
 
     def get_conn(self) -> NeevCloudClient:
         """Return the sync client (Airflow's conventional accessor)."""
@@ -134,7 +158,11 @@ class NeevCloudHook(BaseHook):
         :return: the client configuration, and a fingerprint of the connection's settings (a
             digest, never the settings): it changes when the token, host or extras change.
         """
-        connection = await aget_connection(self.neev_conn_id)
+        try:
+            connection = await aget_connection(self.neev_conn_id)
+        except AirflowNotFoundException:
+            _explain_unreadable_connection(self.neev_conn_id, self.label)
+            raise
         fields = _fields_of(connection, self.neev_conn_id, extra=await aget_extras(connection))
         config = client_config(
             fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret, label=self.label
@@ -192,3 +220,30 @@ def _fields_of(connection: Any, conn_id: str, *, extra: dict[str, Any] | None = 
         extra={} if problem else connection.extra_dejson if extra is None else extra,
         extra_error=problem,
     )
+
+
+def _explain_unreadable_connection(conn_id: str, label: str) -> None:
+    """Raise the provider's error for a connection Airflow could not read, if its cause is known.
+
+    Airflow 3.0 and 3.1 drop an ``AIRFLOW_CONN_<ID>`` variable whose ``extra`` is not a JSON object
+    (their environment backend fails to build the connection and the lookup goes on), and then
+    report the connection as not defined. Such a variable is read here to say what is wrong in it.
+    """
+    raw = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if raw is None or not raw.lstrip().startswith("{"):
+        return
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return
+    if not isinstance(document, dict) or extra_problem(document.get("extra")) is None:
+        return
+    fields = ConnectionFields(
+        conn_id=conn_id,
+        host=document.get("host"),
+        port=document.get("port"),
+        login=document.get("login"),
+        password=document.get("password"),
+        extra_error=extra_problem(document.get("extra")),
+    )
+    client_config(fields, label=label)

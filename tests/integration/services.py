@@ -54,6 +54,9 @@ def service_env(home: Path, dags: Path, port: int, extra: dict[str, str]) -> dic
         "AIRFLOW__API_AUTH__JWT_ISSUER": "neev-integration-test",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # Free ports, so that test runs side by side (the matrix's cells) do not collide.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         **extra,
     }
 

@@ -118,6 +118,11 @@ def _lineage(airflow: Airflow, run_id: str, task_id: str) -> set[tuple[str, str,
     return found
 
 
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_1_PLUS,
+    reason="Airflow 3.0 starts an alias-scheduled run without its triggering asset events (the "
+    "run has no consumed asset events), so the consumer cannot know its volume",
+)
 def test_a_bound_volume_schedules_the_dag_waiting_for_it(airflow: Airflow, emulator: EmulatorServer) -> None:
     consumer = "neevcloud_train_on_ready_volume"
     airflow.wait_for_dag(consumer)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,6 +12,8 @@ from neev_provider.exceptions import NeevVolumeInUseError
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.operators import NeevDeleteVolumeOperator
 from tests.operators.conftest import POLL, calls, run_deferrable
+from tests.support.contract import ContractMonitor
+from tests.support.emulator_events import detached_once_refused
 
 MISSING = "5f0b7c1e-0000-4000-8000-00000000dead"
 
@@ -30,19 +29,6 @@ def delete_op(volume_id: str, **kwargs: Any) -> NeevDeleteVolumeOperator:
     values: dict[str, Any] = {"task_id": "delete_volume", "poll_interval": POLL, "timeout": 30}
     values.update(kwargs)
     return NeevDeleteVolumeOperator(volume_id=volume_id, **values)
-
-
-@contextmanager
-def detached_later(
-    emulator: EmulatorServer, volume_id: str, attachment_id: str, after: float
-) -> Iterator[None]:
-    """Detach the volume from another thread, as a finishing training job would."""
-    timer = threading.Timer(after, emulator.detach, args=(volume_id, attachment_id))
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.join()
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferred"])
@@ -69,11 +55,15 @@ def test_a_missing_volume_can_be_an_error(emulator: EmulatorServer, context: dic
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferred"])
 def test_in_use_is_waited_through_until_detached(
-    emulator: EmulatorServer, context: dict[str, Any], volume_id: str, deferrable: bool
+    emulator: EmulatorServer,
+    contract_monitor: ContractMonitor,
+    context: dict[str, Any],
+    volume_id: str,
+    deferrable: bool,
 ) -> None:
     attachment = emulator.attach(volume_id, resource_name="trainer-3")
 
-    with detached_later(emulator, volume_id, attachment["id"], after=0.4):
+    with detached_once_refused(emulator, contract_monitor, volume_id, attachment["id"]):
         run_deferrable(delete_op(volume_id, deferrable=deferrable, detach_timeout=20), context)
 
     assert emulator.volumes() == []

@@ -18,6 +18,8 @@ from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeFailedError
 from neev_provider.operators import NeevCreateVolumeOperator, NeevDeleteVolumeOperator
 from tests.operators.conftest import POLL, FakeTaskInstance, calls, resume, run_deferrable
+from tests.support.contract import ContractMonitor
+from tests.support.emulator_events import detached_once_refused
 
 
 def create_op(**kwargs: Any) -> NeevCreateVolumeOperator:
@@ -172,21 +174,17 @@ def test_a_deferred_create_resumes_from_the_event_alone(
 
 
 def test_a_deferred_delete_keeps_its_detach_clock_across_resumes(
-    emulator: EmulatorServer, context: dict[str, Any]
+    emulator: EmulatorServer, contract_monitor: ContractMonitor, context: dict[str, Any]
 ) -> None:
     volume = create_op(wait_for_completion=False).execute(context)
     attachment = emulator.attach(volume["id"], resource_name="trainer-0", mount_path="/mnt/data")
-    timer = threading.Timer(0.6, emulator.detach, args=(volume["id"], attachment["id"]))
-    timer.start()
-    try:
+    with detached_once_refused(emulator, contract_monitor, volume["id"], attachment["id"]):
         run_deferrable(
             NeevDeleteVolumeOperator(
                 task_id="delete_volume", volume_id=volume["id"], poll_interval=POLL, deferrable=True
             ),
             context,
         )
-    finally:
-        timer.cancel()
     assert emulator.volumes() == []
 
 

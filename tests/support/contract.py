@@ -35,7 +35,7 @@ import copy
 import functools
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
@@ -215,12 +215,27 @@ class ContractMonitor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: list[Exchange] = []
+        self._awaited: list[tuple[Callable[[Exchange], bool], threading.Event]] = []
         self.counts: Counter[str] = Counter()
 
     def observe(self, exchange: Exchange) -> None:
-        """Queue one exchange (called by the emulator)."""
+        """Queue one exchange (called by the emulator), and set the events waiting for it."""
         with self._lock:
             self._pending.append(exchange)
+            for predicate, event in self._awaited:
+                if not event.is_set() and predicate(exchange):
+                    event.set()
+
+    def event_for(self, predicate: Callable[[Exchange], bool]) -> threading.Event:
+        """Return an event set once an exchange satisfying ``predicate`` has been answered.
+
+        Tests synchronise on it instead of sleeping: the event is set before the client reads the
+        last byte of that answer. ``predicate`` runs on the server thread: keep it quick.
+        """
+        event = threading.Event()
+        with self._lock:
+            self._awaited.append((predicate, event))
+        return event
 
     def check_pending(self) -> list[Violation]:
         """Check every queued exchange; return the violations found."""
