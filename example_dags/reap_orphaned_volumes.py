@@ -1,10 +1,12 @@
-"""Daily maintenance: delete the volumes this provider created that nothing owns any more.
+"""Daily maintenance: delete the volumes this Airflow created that nothing uses any more.
 
 Every create and delete in the other examples cleans up after itself, even when tasks fail or
 are killed. This DAG is the backstop for what no task could clean up (a worker lost with the
-API unreachable, say): it deletes unattached volumes in the provider's default-name form that
-are older than ``max_age``. Volumes named by people are never touched. Run it with
-``dry_run=True`` first to see what it would delete, and why it keeps the others.
+API unreachable, say): it deletes volumes whose names this deployment generated
+(``[neevcloud] deployment_id``), older than ``max_age`` and in a state it fully understands as
+unused. Volumes named by people or by another Airflow are never touched, and it deletes nothing
+when more than ``max_deletions`` qualify. Run it with ``dry_run=True`` first to see what it would
+delete, and why it keeps the others.
 """
 
 from __future__ import annotations
@@ -31,5 +33,7 @@ with DAG(
         # Longer than any DAG run that keeps a volume: younger volumes may still be in use.
         max_age=timedelta(days=2),
         dry_run=False,
+        # A mistake (a changed deployment_id, a clock gone wrong) deletes nothing beyond this.
+        max_deletions=20,
     )
     # [END howto_reap_volumes]

@@ -58,8 +58,23 @@ def get_provider_info() -> dict[str, Any]:
         "dataset-uris": [_VOLUME_URIS],
         "config": {
             "neevcloud": {
-                "description": "How the NeevCloud triggers share their reads in a triggerer.",
+                "description": "This deployment's identity, and how NeevCloud triggers share their reads.",
                 "options": {
+                    "deployment_id": {
+                        "description": (
+                            "Names this Airflow installation in the default names of the volumes "
+                            "its create tasks make, which is how retries, kill cleanups and the "
+                            "reaper know a volume is this installation's. Unset: a digest of "
+                            "[database] sql_alchemy_conn without its credentials. Set it when "
+                            "workers do not all see that setting; give each installation sharing a "
+                            "NeevCloud project its own. Changing it renames future default names: "
+                            "volumes named under the old value are no longer recognised."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "ml-platform-prod",
+                        "default": None,
+                    },
                     "poll_batch_threshold": {
                         "description": (
                             "From how many due waits of one project the triggerer reads the "

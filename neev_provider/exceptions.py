@@ -12,13 +12,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from neev_provider._compat import AirflowException
+from neev_provider._compat import AirflowException, AirflowFailException
+from neev_provider.client.errors import NeevCloudValidationError
 
 if TYPE_CHECKING:
     from neev_provider.client.waiting import WaitOutcome
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def no_retry_for_bad_input(method: F) -> F:
+    """Fail the task without retries when its input or connection breaks a rule.
+
+    A retry cannot mend a wrong argument or connection (``AirflowFailException`` is Airflow's way
+    to say so); the message is the rule's, naming the field and the value.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except NeevCloudValidationError as error:
+            raise AirflowFailException(f"{self.task_id}: {error}") from error
+
+    return wrapper  # type: ignore[return-value]
 
 
 class NeevVolumeError(AirflowException):
@@ -80,4 +102,6 @@ def result_of(outcome: WaitOutcome, *, task: str, scope: str | None = None) -> d
         raise NeevVolumeFailedError(f"{where}: {outcome.message}. {failure_advice(outcome.volume, scope)}")
     if outcome.status == "timeout":
         raise NeevVolumeTimeoutError(f"{where}: {outcome.message}. Raise `timeout` if the API is just slow.")
+    if not outcome.retryable:
+        raise AirflowFailException(f"{where}: {outcome.message}")
     raise NeevVolumeError(f"{where}: {outcome.message}")

@@ -150,11 +150,10 @@ def _volume_of(operator: Any, task_instance: Any) -> VolumeRef | None:
 def _volume_name(operator: Any, ti: Any) -> str | None:
     if operator.lineage_change == "CREATE":
         # Imported here: the operators import this module.
-        from neev_provider.client.naming import default_volume_name
+        from neev_provider.deployment import task_volume_name
 
         # The name the create task gave its volume: the same on every try and after a deferral.
-        map_index = -1 if ti.map_index is None else ti.map_index
-        return str(operator.name or default_volume_name(ti.dag_id, ti.task_id, ti.run_id, map_index))
+        return str(operator.name or task_volume_name(ti))
     if operator.lineage_change == "DROP":
         name = ti.xcom_pull(task_ids=operator.task_id, key=VOLUME_NAME_KEY)
         return str(name) if name else None

@@ -130,6 +130,42 @@ def mapped_states(run: Any) -> dict[str, list[str]]:
     return states
 
 
+@pytest.mark.parametrize(
+    "dag_id",
+    ["teardown_of_named_volume", "teardown_of_named_volume_templated"],
+    ids=["reference", "template"],
+)
+def test_the_teardown_pattern_leaves_a_pre_existing_volume_alone(
+    airflow_db: None,
+    neev_connection: EmulatorServer,
+    dag_id: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from neev_provider.client import CreateVolumeRequest
+    from neev_provider.hooks.neevcloud import NeevCloudHook
+
+    request = CreateVolumeRequest(size_gb=50, region_id="as-south-1", name="team-data")
+    team_data = NeevCloudHook().client.create_volume(request)
+
+    run = load_dags(DAGS / "teardown_of_named_volume.py")[dag_id].test()
+
+    assert task_states(run) == {"create_volume": "success", "delete_volume": "skipped"}
+    assert [v["id"] for v in neev_connection.volumes()] == [team_data.id]
+    # Airflow 2 logs through logging, Airflow 3 through structlog to stdout.
+    logged = caplog.text + capsys.readouterr().out
+    assert f"Volume {team_data.id} was adopted by task create_volume, not created by it" in logged
+
+
+def test_the_teardown_pattern_deletes_a_volume_its_create_made(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    run = load_dags(DAGS / "teardown_of_named_volume.py")["teardown_of_named_volume"].test()
+
+    assert task_states(run) == {"create_volume": "success", "delete_volume": "success"}
+    assert neev_connection.volumes() == []
+
+
 def test_a_deferred_create_cleans_up_from_the_event_alone(
     airflow_db: None, neev_connection: EmulatorServer
 ) -> None:
@@ -165,16 +201,23 @@ def test_example_reap_orphaned_volumes_keeps_what_is_young_or_named(
 ) -> None:
     from neev_provider.client import CreateVolumeRequest
     from neev_provider.client.naming import default_volume_name
+    from neev_provider.deployment import deployment_id
     from neev_provider.hooks.neevcloud import NeevCloudHook
 
     client = NeevCloudHook().client
-    for name in ("team-datasets", default_volume_name("etl", "create_volume", "run-1")):
+    names = (
+        "team-datasets",
+        default_volume_name(deployment_id(), "etl", "create_volume", "run-1"),
+        default_volume_name("another-airflow", "etl", "create_volume", "run-1"),
+    )
+    for name in names:
         client.create_volume(CreateVolumeRequest(size_gb=10, region_id="as-south-1", name=name))
 
     run = load_dag(DAGS / "reap_orphaned_volumes.py").test()
 
     assert task_states(run) == {"reap_orphaned_volumes": "success"}
-    assert len(instant_emulator.volumes()) == 2  # one named by a person, one younger than max_age
+    # A person's, this deployment's younger than max_age, and another deployment's.
+    assert len(instant_emulator.volumes()) == 3
 
 
 def sync_to_db(dag: Any) -> None:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from neev_provider.client.models import Attachment, ExtensionStatus, Page, Volume, VolumeStatus
     from neev_provider.client.naming import default_volume_name, is_default_name
     from neev_provider.client.polling import SharedPoller
-    from neev_provider.client.reaper import ReapReport, Verdict, reap
+    from neev_provider.client.reaper import ReapReport, ReapRules, ReapVerdict, reap
     from neev_provider.client.records import CreateMemory
     from neev_provider.client.retry import RetryPolicy
     from neev_provider.client.sync import NeevCloudClient
@@ -57,7 +57,8 @@ _EXPORTS: dict[str, str] = {
     "SharedPoller": "neev_provider.client.polling",
     "is_default_name": "neev_provider.client.naming",
     "default_volume_name": "neev_provider.client.naming",
-    "Verdict": "neev_provider.client.reaper",
+    "ReapVerdict": "neev_provider.client.reaper",
+    "ReapRules": "neev_provider.client.reaper",
     "ReapReport": "neev_provider.client.reaper",
     "reap": "neev_provider.client.reaper",
     "CreateMemory": "neev_provider.client.records",
@@ -132,6 +133,8 @@ __all__ = [
     "ProjectScope",
     "RateLimitError",
     "ReapReport",
+    "ReapRules",
+    "ReapVerdict",
     "RetryPolicy",
     "ServerError",
     "SettlePolicy",
@@ -139,7 +142,6 @@ __all__ = [
     "TokenAuth",
     "UnexpectedResponseError",
     "UnexpectedStatusError",
-    "Verdict",
     "Volume",
     "VolumeEnsurer",
     "VolumeInUseError",

@@ -1,8 +1,13 @@
-"""Delete a volume the task owns, patiently, without ever masking the error that led here.
+"""Delete a volume the task owns, without ever masking the error that led here.
 
-Used when a wait failed (``delete_on_failure``) and when the task is killed (``on_kill``): a
-cleanup that gives up after one refused DELETE is how volumes leak, so it tries again with
-backoff for a bounded time, then says exactly which volume is left.
+Two situations, two budgets:
+
+- a wait failed (``delete_on_failure``): a cleanup that gives up after one refused DELETE is how
+  volumes leak, so :func:`delete_owned_volume` tries again with backoff for a bounded time, then
+  says exactly which volume is left;
+- the task is killed: Airflow sends SIGKILL about five seconds after SIGTERM, so
+  :func:`kill_cleanup` makes one attempt of at most :data:`KILL_CLEANUP_SECONDS` and leaves the
+  rest to the next try (which finds the volume under its own name) or to the reaper.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from neev_provider.client.budget import call_deadline
 from neev_provider.client.errors import NeevCloudError, NotFoundError
 from neev_provider.client.logs import Logger
 
@@ -21,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_CLEANUP_SECONDS = 60.0
+#: The whole budget of a kill's cleanup: well inside Airflow's SIGTERM-to-SIGKILL window (5 s).
+KILL_CLEANUP_SECONDS = 3.0
 
 
 def delete_owned_volume(
@@ -63,3 +71,31 @@ def delete_owned_volume(
             continue
         logger.info("Deleted volume %s, which this task created, since %s", volume_id, why)
         return True
+
+
+def kill_cleanup(
+    client: NeevCloudClient, *, volume_id: str | None, own_name: str | None, logger: Logger = log
+) -> None:
+    """Delete what a killed task owns in one attempt; never raises a client error.
+
+    :param client: a client whose calls end within :data:`KILL_CLEANUP_SECONDS` (no retries).
+    :param volume_id: the volume the task created, if its id is known.
+    :param own_name: else, the task instance's own default name, whose POST was out when the kill
+        came: every volume bearing it is the task's.
+    """
+    try:
+        with call_deadline(time.time() + KILL_CLEANUP_SECONDS):
+            ids = [volume_id] if volume_id else [v.id for v in client.find_volumes_by_name(str(own_name))]
+            for found in ids:
+                try:
+                    client.delete_volume(found)
+                except NotFoundError:
+                    pass
+                logger.info("The task was killed: deleted volume %s, which it created", found)
+    except NeevCloudError as error:
+        logger.warning(
+            "The task was killed; deleting its volume %s did not finish in time (%s): the next try "
+            "deletes or reuses it, else NeevReapVolumesOperator finds it",
+            volume_id or f"named {own_name}",
+            error,
+        )

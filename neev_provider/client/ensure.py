@@ -4,21 +4,24 @@ The Storage API has no idempotency key, accepts duplicate names, and may commit 
 the client gave up on it (a read timeout, a gateway's 504). So "create the volume" is a short
 conversation, held by :class:`VolumeEnsurer`:
 
-1. **Look the name up first.** A volume bearing the task instance's own default name
-   (:func:`~neev_provider.client.naming.default_volume_name`) can only come from an earlier try of
-   the same task instance: it is *owned* and reconciled (step 4). A volume bearing a name the user
-   gave is adopted only if compatible, and never deleted.
+1. **Look the name up first.** A volume bearing the task instance's own default name (scoped to
+   this deployment: :func:`~neev_provider.client.naming.default_volume_name`) can only come from an
+   earlier try of the same task instance: it is *owned* and reconciled (step 4). A volume bearing a
+   name the user gave is adopted only if compatible, and is *owned* only when this task instance
+   recorded its id when it created it (the durable create record); otherwise nothing the provider
+   decides on its own ever deletes it.
 2. **Create.** A POST that fails ambiguously is never replayed blindly.
 3. **Settle.** After an ambiguous POST, the name is looked up again and again over a bounded
    window with backoff, since a lookup right after it proves nothing; only when the window passes
-   with no volume is the POST sent again.
+   with no volume is the POST sent again. A volume found so under a user-given name may be
+   another run's, so it is adopted but not owned.
 4. **Converge and reconcile (own names only).** Several volumes bearing the task instance's own
    name are all its own: the healthiest (then the oldest) is kept and the others are deleted.
    Its own ``failed`` volume is deleted, and a ``terminated`` one waited out, before a new one is
    created under the same name.
 
-Every volume the task holds is announced through ``on_volume`` before any wait or refusal, so an
-operator can push its id to XCom at once and a teardown can always clean up.
+Every volume the task holds is announced through ``on_volume`` (with whether it is owned) before
+any wait or refusal, so an operator can push its id and ownership to XCom at once.
 """
 
 from __future__ import annotations
@@ -84,16 +87,14 @@ class SettlePolicy:
 class Ensured:
     """The task's volume, and how it came to be.
 
-    :param owned: the task instance created it (in this try or an earlier one), so it may
-        delete it when a wait fails or the task is killed.
-    :param created: this try sent the POST that made it.
+    :param owned: the task instance provably created it (in this try or an earlier one), so it
+        may delete it when a wait fails or the task is killed.
     :param ambiguous: a POST of this try failed ambiguously, so a twin may still appear late;
         :meth:`VolumeEnsurer.converge` removes it.
     """
 
     volume: Volume
     owned: bool
-    created: bool
     ambiguous: bool
 
 
@@ -213,11 +214,11 @@ class VolumeEnsurer:
             volume = self._reconcile(matches)
             if volume is not None:
                 self._adopt_own(volume)
-                return Ensured(volume, owned=True, created=False, ambiguous=False)
+                return Ensured(volume, owned=True, ambiguous=False)
         elif matches:
             existing = self._only(matches)
             self._adopt_foreign(existing)
-            return Ensured(existing, owned=False, created=False, ambiguous=False)
+            return Ensured(existing, owned=False, ambiguous=False)
         return self.create()
 
     def create(self) -> Ensured:
@@ -237,10 +238,7 @@ class VolumeEnsurer:
                 )
                 found = self._settle()
                 if found is not None:
-                    self.log.info("The create did happen: volume %s (%s)", found.id, self.name)
-                    self._remember(found.id)
-                    self.on_volume(found, True)
-                    return Ensured(found, owned=True, created=True, ambiguous=True)
+                    return self._settled(found)
                 if attempt == self.policy.max_creates:
                     raise
                 self.log.warning("No volume named %s appeared; creating it again", self.name)
@@ -254,8 +252,25 @@ class VolumeEnsurer:
             )
             self._remember(volume.id)
             self.on_volume(volume, True)
-            return Ensured(volume, owned=True, created=True, ambiguous=self.ambiguous)
+            return Ensured(volume, owned=True, ambiguous=self.ambiguous)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _settled(self, found: Volume) -> Ensured:
+        """Take the volume found after an ambiguous POST: this task's own only under its own name."""
+        if self.own_name:
+            self.log.info("The create did happen: volume %s (%s)", found.id, self.name)
+            self._remember(found.id)
+            self.on_volume(found, True)
+            return Ensured(found, owned=True, ambiguous=True)
+        self.log.warning(
+            "Volume %s is named %s, as asked, but another run may have created it as well as this "
+            "try: it is used, and never deleted by this task (its delete_on_failure, kill cleanup "
+            "and teardown leave it). Use the default name for volumes the provider should clean up",
+            found.id,
+            self.name,
+        )
+        self.on_volume(found, False)
+        return Ensured(found, owned=False, ambiguous=True)
 
     def converge(self, keep_id: str) -> list[str]:
         """Delete the task's own volumes other than ``keep_id`` (late twins); return their ids."""
@@ -264,26 +279,31 @@ class VolumeEnsurer:
     # -- steps -----------------------------------------------------------------------------------
 
     def _from_memory(self) -> Ensured | Literal["post", "lookup"]:
-        """Use the task's create record, where there is one, to skip the project-wide lookup."""
-        if self.memory is None or not self.own_name:
+        """Use the task's create record, where there is one, to skip the project-wide lookup.
+
+        A recorded id proves ownership whatever the name: this task instance wrote it right after
+        its own POST answered. Only a default name may skip the lookup on a first try: a name the
+        user gave may already be taken by somebody else.
+        """
+        if self.memory is None:
             return "lookup"
         shortcut = self.memory.shortcut(self.name)
-        if shortcut.action == "post":
+        if shortcut.action == "post" and self.own_name:
             self.log.info("First try of this task instance and nothing recorded: creating without a lookup")
             return "post"
         if shortcut.action == "get" and shortcut.volume_id is not None:
             volume = self.client.find_volume(shortcut.volume_id)
             if volume is not None and volume.name == self.name and not volume.status.is_failure:
                 self._adopt_own(volume)
-                return Ensured(volume, owned=True, created=False, ambiguous=False)
+                return Ensured(volume, owned=True, ambiguous=False)
         return "lookup"
 
     def _remember(self, volume_id: str | None) -> None:
-        if self.memory is not None and self.own_name:
+        if self.memory is not None:
             self.memory.remember(self.name, volume_id, ambiguous=self.ambiguous)
 
     def _settle(self) -> Volume | None:
-        """Look the name up over the settle window; return the volume once it shows."""
+        """Look the name up over the settle window; return the volume once it shows (not yet owned)."""
         deadline = self.clock() + self.policy.window
         delay = self.policy.initial_delay
         while True:
@@ -349,7 +369,7 @@ class VolumeEnsurer:
                 volume_id=volume.id,
                 problems=problems,
             )
-        self.log.info("Reusing volume %s (%s), created by an earlier try of this task", volume.id, self.name)
+        self.log.info("Reusing volume %s (%s), created by this task instance", volume.id, self.name)
 
     def _adopt_foreign(self, volume: Volume) -> None:
         if self.if_exists == "fail":
@@ -368,4 +388,8 @@ class VolumeEnsurer:
                 problems=problems,
             )
         self.on_volume(volume, False)
-        self.log.info("Reusing volume %s (%s), which already existed", volume.id, self.name)
+        self.log.info(
+            "Reusing volume %s (%s), which already existed: adopted, so this task never deletes it",
+            volume.id,
+            self.name,
+        )

@@ -1,44 +1,58 @@
-"""Find, and optionally delete, volumes this provider created that nothing owns any more.
+"""Find, and optionally delete, volumes this deployment created that nothing uses any more.
 
-The create operator names volumes in a recognisable form (see
-:func:`~neev_provider.client.naming.is_default_name`); a volume in that form outlives its task
-only when everything else failed (a killed worker with no ``on_kill``, a cleanup the API refused
-until the retries ran out). The reaper is the last line: it lists the project, and a volume is an
-orphan when
+A volume outlives its task only when everything else failed (a worker killed before it could
+clean up, a cleanup the API refused until the retries ran out). The reaper is the last line, and
+it fails closed: it deletes a volume only when it can prove the volume is this deployment's and
+understands every reported part of its state. A volume is an orphan when
 
-- its name has this provider's default-name form (a name a person chose is never touched),
-- it is older than ``max_age`` (a lease: choose it longer than any DAG run that uses a volume),
-- no resource has it mounted, and it is not ``pending`` or resizing (something is working on it),
-- it is not ``terminated`` already, and not listed in ``protected``.
+- its name is a default name *this deployment* generated
+  (:func:`~neev_provider.client.naming.is_default_name` with the deployment's id): a name a person
+  chose, another deployment's, or one from a build before deployment ids is never touched;
+- it is listed in the scope the reaper was asked to look at (its ``orgID`` and ``projectID``);
+- its status is ``bound`` or ``failed`` (``pending`` may have a create waiting for it,
+  ``terminated`` is being deleted, any other word is not understood) and no extension is running
+  or in an unknown state;
+- no attachment is reported other than ones explicitly ``unmounted``, and no AIRuntime instance;
+- it is older than ``max_age`` (a lease: longer than any DAG run that keeps a volume), and not
+  ``protected``.
 
-Every volume in the default-name form gets a verdict with a reason, so a dry run shows exactly
-what a real run would delete and why the others are kept.
+Each candidate is read again right before its DELETE and judged again, and one run deletes at most
+``max_deletions`` volumes: above that it deletes nothing and says why. Every volume in this
+deployment's default-name form gets a verdict with its reason, so a dry run shows exactly what a
+real run would do.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from neev_provider.client.errors import NeevCloudError, NotFoundError
+from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError, NotFoundError
 from neev_provider.client.logs import Logger
 from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
-from neev_provider.client.naming import is_default_name
+from neev_provider.client.naming import is_default_name, is_legacy_default_name
 
 if TYPE_CHECKING:
+    from neev_provider.client.endpoints import ProjectScope
     from neev_provider.client.sync import NeevCloudClient
 
 log = logging.getLogger(__name__)
 
 Action = Literal["delete", "keep"]
 
+#: The shortest ``max_age`` accepted: a shorter lease would reap volumes that tasks still use.
+MIN_MAX_AGE = timedelta(minutes=15)
+DEFAULT_MAX_DELETIONS = 20
+_DELETABLE = (VolumeStatus.BOUND, VolumeStatus.FAILED)
+_SETTLED_EXTENSIONS = (None, ExtensionStatus.SUCCEEDED, ExtensionStatus.FAILED)
+
 
 @dataclass(frozen=True)
-class Verdict:
-    """What the reaper decided about one volume in the default-name form, and why."""
+class ReapVerdict:
+    """What the reaper decided about one volume in this deployment's default-name form, and why."""
 
     volume: Volume
     action: Action
@@ -49,7 +63,7 @@ class Verdict:
         return {
             "id": self.volume.id,
             "name": self.volume.name,
-            "status": self.volume.status.value,
+            "status": str(self.volume.raw.get("status", self.volume.status.value)),
             "created_at": self.volume.created_at.isoformat() if self.volume.created_at else None,
             "action": self.action,
             "reason": self.reason,
@@ -60,15 +74,192 @@ class Verdict:
 class ReapReport:
     """The verdicts of one run, and what happened to the volumes it meant to delete."""
 
-    verdicts: list[Verdict]
+    verdicts: list[ReapVerdict]
     dry_run: bool
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    refused: str | None = None
 
     @property
-    def orphans(self) -> list[Verdict]:
+    def orphans(self) -> list[ReapVerdict]:
         """The verdicts that say ``delete``."""
         return [v for v in self.verdicts if v.action == "delete"]
+
+
+@dataclass(frozen=True)
+class ReapRules:
+    """What makes a volume an orphan (see the module docstring).
+
+    :param deployment: the deployment whose default names are this reaper's.
+    :param scope: the organisation and project being reaped.
+    :param max_age: the lease: a younger volume may still be in use.
+    :param protected: volume ids or names never to delete.
+    :param max_deletions: the most one run deletes; with more orphans it deletes none.
+    """
+
+    deployment: str
+    scope: ProjectScope
+    max_age: timedelta
+    protected: Collection[str] = ()
+    max_deletions: int = DEFAULT_MAX_DELETIONS
+
+    def __post_init__(self) -> None:
+        check_max_age(self.max_age)
+        check_max_deletions(self.max_deletions)
+
+    def judge(self, volume: Volume, now: datetime) -> ReapVerdict:
+        """Decide about one volume in this deployment's default-name form."""
+        reason = self._reason_to_keep(volume, now)
+        if reason is not None:
+            return ReapVerdict(volume, "keep", reason)
+        age = _age(volume, now)
+        assert age is not None  # an unknown age is a reason to keep
+        status = volume.status.value
+        return ReapVerdict(
+            volume, "delete", f"created {_span(age)} ago (max_age {_span(self.max_age)}), {status}, unused"
+        )
+
+    def _reason_to_keep(self, volume: Volume, now: datetime) -> str | None:
+        if volume.id in self.protected or volume.name in self.protected:
+            return "protected"
+        if (volume.org_id, volume.project_id) != (self.scope.org_id, self.scope.project_id):
+            return f"listed with org {volume.org_id!r}, project {volume.project_id!r}: not the scope reaped"
+        in_use = _in_use(volume)
+        if in_use is not None:
+            return in_use
+        age = _age(volume, now)
+        if age is None:
+            return "its creation time is unknown"
+        if age < self.max_age:
+            return f"created {_span(age)} ago, younger than max_age {_span(self.max_age)}"
+        return None
+
+
+def check_max_age(value: timedelta) -> timedelta:
+    """Refuse a lease shorter than :data:`MIN_MAX_AGE`: it would reap volumes that tasks still use."""
+    if value < MIN_MAX_AGE:
+        raise NeevCloudValidationError(
+            "max_age",
+            f"{value.total_seconds():g} s",
+            f"must be at least {_span(MIN_MAX_AGE)} (a lease longer than any run that keeps a volume), "
+            "e.g. timedelta(hours=6); a number is read as seconds",
+        )
+    return value
+
+
+def check_max_deletions(value: object) -> int:
+    """Check the cap on one run's deletions: a whole number, at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NeevCloudValidationError("max_deletions", value, "must be a whole number of at least 1")
+    return value
+
+
+def _in_use(volume: Volume) -> str | None:
+    """Why the volume's reported state may mean something uses it, or ``None`` if nothing does."""
+    status = str(volume.raw.get("status", ""))
+    if volume.status is VolumeStatus.PENDING:
+        return "still pending: a create may be waiting for it"
+    if volume.status is VolumeStatus.TERMINATED:
+        return "already terminated: being deleted"
+    if volume.status not in _DELETABLE:
+        return f"status {status!r} is not understood: kept"
+    if volume.extension_status not in _SETTLED_EXTENSIONS:
+        return f"extension_status {str(volume.raw.get('extension_status'))!r}: an extension may be running"
+    attached = [a for a in _items(volume.raw.get("volumeAttachments")) if a.get("status") != "unmounted"]
+    if attached:
+        return "attached: " + "; ".join(_describe_attachment(a) for a in attached[:5])
+    instances = volume.raw.get("airuntime_instances")
+    if instances not in (None, []):
+        return f"listed with AIRuntime instances ({_shorten(instances)})"
+    return None
+
+
+def _items(value: object) -> list[Mapping[str, Any]]:
+    """The objects of a list field; anything else there counts as one unknown attachment."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return [{"status": repr(value)}]
+    return [item if isinstance(item, Mapping) else {"status": repr(item)} for item in value]
+
+
+def _describe_attachment(item: Mapping[str, Any]) -> str:
+    who = item.get("resource_name") or item.get("resource_id") or item.get("id") or "a resource"
+    return f"{item.get('resource_type') or 'resource'} {who} ({item.get('status')!r})"
+
+
+def _shorten(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def judge_all(volumes: Iterable[Volume], rules: ReapRules, now: datetime) -> list[ReapVerdict]:
+    """Return a verdict for every volume of this deployment; legacy default names are kept, and said so."""
+    verdicts = []
+    for volume in volumes:
+        if is_default_name(volume.name, rules.deployment):
+            verdicts.append(rules.judge(volume, now))
+        elif is_legacy_default_name(volume.name):
+            reason = (
+                "a default name from before deployment ids: not provably this deployment's; delete it by hand"
+            )
+            verdicts.append(ReapVerdict(volume, "keep", reason))
+    return verdicts
+
+
+def reap(
+    client: NeevCloudClient,
+    rules: ReapRules,
+    *,
+    dry_run: bool = True,
+    now: datetime | None = None,
+    logger: Logger = log,
+) -> ReapReport:
+    """List the scope, judge every volume of this deployment, and delete the orphans unless ``dry_run``."""
+    current = now or datetime.now(timezone.utc)
+    scope = rules.scope
+    verdicts = judge_all(
+        client.iter_volumes(org_id=scope.org_id, project_id=scope.project_id), rules, current
+    )
+    report = ReapReport(verdicts, dry_run)
+    for verdict in verdicts:
+        verb = "would delete" if dry_run and verdict.action == "delete" else verdict.action
+        logger.info("Volume %s (%s): %s: %s", verdict.volume.id, verdict.volume.name, verb, verdict.reason)
+    if len(report.orphans) > rules.max_deletions:
+        report.refused = (
+            f"{len(report.orphans)} volumes qualify, more than max_deletions={rules.max_deletions}: nothing "
+            "is deleted. Check the verdicts; raise max_deletions if they are right"
+        )
+        logger.warning("%s", report.refused)
+        return report
+    if not dry_run:
+        for verdict in report.orphans:
+            _delete_if_still_orphaned(client, rules, verdict.volume.id, report, logger)
+    return report
+
+
+def _delete_if_still_orphaned(
+    client: NeevCloudClient, rules: ReapRules, volume_id: str, report: ReapReport, logger: Logger
+) -> None:
+    """Read the volume again, judge it again, and delete it only if it is still an orphan."""
+    scope = rules.scope
+    try:
+        fresh = client.find_volume(volume_id, org_id=scope.org_id, project_id=scope.project_id)
+        if fresh is None:
+            return
+        verdict = rules.judge(fresh, datetime.now(timezone.utc))
+        if verdict.action == "keep":
+            logger.info("Volume %s changed since it was listed (%s): kept", volume_id, verdict.reason)
+            return
+        client.delete_volume(volume_id, org_id=scope.org_id, project_id=scope.project_id)
+    except NotFoundError:
+        return
+    except NeevCloudError as error:
+        report.failed[volume_id] = str(error)
+        logger.warning("Could not delete orphan volume %s: %s", volume_id, error)
+        return
+    report.deleted.append(volume_id)
+    logger.info("Deleted orphan volume %s", volume_id)
 
 
 def _age(volume: Volume, now: datetime) -> timedelta | None:
@@ -78,84 +269,6 @@ def _age(volume: Volume, now: datetime) -> timedelta | None:
     if created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
     return now - created
-
-
-def _busy(volume: Volume) -> str | None:
-    mounted = volume.mounted_attachments
-    if mounted:
-        return "mounted by " + "; ".join(a.describe() for a in mounted)
-    if volume.status is VolumeStatus.PENDING:
-        return "still pending: a create may be waiting for it"
-    if volume.extension_status is ExtensionStatus.RESIZING:
-        return "being resized"
-    return None
-
-
-def judge(volume: Volume, *, now: datetime, max_age: timedelta, protected: Collection[str] = ()) -> Verdict:
-    """Decide whether one volume in the default-name form is an orphan."""
-    if volume.id in protected or volume.name in protected:
-        return Verdict(volume, "keep", "protected")
-    if volume.status is VolumeStatus.TERMINATED:
-        return Verdict(volume, "keep", "already terminated: being deleted")
-    busy = _busy(volume)
-    if busy is not None:
-        return Verdict(volume, "keep", busy)
-    age = _age(volume, now)
-    if age is None:
-        return Verdict(volume, "keep", "its creation time is unknown")
-    if age < max_age:
-        return Verdict(volume, "keep", f"created {_span(age)} ago, younger than max_age {_span(max_age)}")
-    return Verdict(
-        volume,
-        "delete",
-        f"created {_span(age)} ago (max_age {_span(max_age)}), status {volume.status.value}, not attached",
-    )
-
-
-def judge_all(
-    volumes: Iterable[Volume],
-    *,
-    max_age: timedelta,
-    protected: Collection[str] = (),
-    now: datetime | None = None,
-) -> list[Verdict]:
-    """Return a verdict for every volume in the default-name form; other volumes are not listed."""
-    current = now or datetime.now(timezone.utc)
-    return [
-        judge(volume, now=current, max_age=max_age, protected=protected)
-        for volume in volumes
-        if is_default_name(volume.name)
-    ]
-
-
-def reap(
-    client: NeevCloudClient,
-    *,
-    max_age: timedelta,
-    dry_run: bool = True,
-    protected: Collection[str] = (),
-    now: datetime | None = None,
-    logger: Logger = log,
-) -> ReapReport:
-    """List the project, judge every volume in the default-name form, delete orphans unless ``dry_run``."""
-    verdicts = judge_all(client.iter_volumes(), max_age=max_age, protected=protected, now=now)
-    report = ReapReport(verdicts, dry_run)
-    for verdict in verdicts:
-        verb = "would delete" if dry_run and verdict.action == "delete" else verdict.action
-        logger.info("Volume %s (%s): %s: %s", verdict.volume.id, verdict.volume.name, verb, verdict.reason)
-    if dry_run:
-        return report
-    for verdict in report.orphans:
-        try:
-            client.delete_volume(verdict.volume.id)
-        except NotFoundError:
-            pass
-        except NeevCloudError as error:
-            report.failed[verdict.volume.id] = str(error)
-            logger.warning("Could not delete orphan volume %s: %s", verdict.volume.id, error)
-            continue
-        report.deleted.append(verdict.volume.id)
-    return report
 
 
 def _span(delta: timedelta) -> str:

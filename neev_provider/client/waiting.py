@@ -39,18 +39,25 @@ HEARTBEAT_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class WaitOutcome:
-    """How a wait ended. Round-trips through a JSON-safe dict (a trigger event's payload)."""
+    """How a wait ended. Round-trips through a JSON-safe dict (a trigger event's payload).
+
+    :param retryable: for an ``error``, whether another try may succeed (``False`` for a
+        connection whose settings break a rule: no retry mends it).
+    """
 
     status: OutcomeStatus
     volume_id: str
     message: str
     volume: Mapping[str, Any] | None = field(default=None, compare=False)
+    retryable: bool = True
 
     def to_event(self) -> dict[str, Any]:
         """Return the outcome as a JSON-safe dict."""
         event: dict[str, Any] = {"status": self.status, "volume_id": self.volume_id, "message": self.message}
         if self.volume is not None:
             event["volume"] = dict(self.volume)
+        if not self.retryable:
+            event["retryable"] = False
         return event
 
     @classmethod
@@ -62,7 +69,11 @@ class WaitOutcome:
                 "error", str(event.get("volume_id", "")), f"unexpected event from the trigger: {event!r}"
             )
         return cls(
-            status, str(event.get("volume_id", "")), str(event.get("message", "")), event.get("volume")
+            status,
+            str(event.get("volume_id", "")),
+            str(event.get("message", "")),
+            event.get("volume"),
+            retryable=event.get("retryable") is not False,
         )
 
 

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from neev_provider.client.waiting import WaitOutcome
     from neev_provider.hooks.neevcloud import NeevCloudHook
 
+#: XCom key of ``{"volume_id": ..., "created": bool}`` that the create operator pushes: whether
+#: this task instance created the volume (``False``: it adopted one that existed). A delete fed
+#: from that create reads it, so that a teardown never deletes a volume the setup only adopted.
+OWNERSHIP_KEY = "volume_ownership"
 DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 30 * 60.0
 # The scheduler ends a deferral this long after the trigger's own deadline: a backstop for a

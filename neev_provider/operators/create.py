@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from neev_provider._compat import Context
 from neev_provider.assets import announce_volume
 from neev_provider.client import validation
-from neev_provider.client.cleanup import DEFAULT_CLEANUP_SECONDS, delete_owned_volume
+from neev_provider.client.cleanup import (
+    DEFAULT_CLEANUP_SECONDS,
+    KILL_CLEANUP_SECONDS,
+    delete_owned_volume,
+    kill_cleanup,
+)
 from neev_provider.client.errors import NeevCloudValidationError, VolumeNotReusableError
-from neev_provider.exceptions import NeevVolumeConflictError, result_of
+from neev_provider.exceptions import NeevVolumeConflictError, no_retry_for_bad_input, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
-from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
+from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state
 
 # What only a running task needs is imported where it is used: DAG files import this module
 # every time they are parsed (see neev_provider.operators.base).
@@ -23,12 +27,9 @@ if TYPE_CHECKING:
     from neev_provider.client.ensure import IfExists, VolumeEnsurer
     from neev_provider.client.models import Volume
     from neev_provider.client.records import CreateMemory
-    from neev_provider.client.sync import NeevCloudClient
     from neev_provider.client.waiting import WaitOutcome
 
 DEFAULT_SETTLE_WINDOW = 30.0
-# How long a kill that interrupted a POST looks for the volume it may have made.
-KILL_LOOKUP_SECONDS = 5.0
 
 
 class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
@@ -44,11 +45,15 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     anew, and a ``terminated`` one is waited out first.
 
     ``volume_id`` is pushed to XCom as soon as the volume is known, before any wait or
-    refusal; the return value is the volume as the API describes it (a JSON-safe dict). If
-    the wait fails and ``delete_on_failure`` is set, the volume this task created is deleted
-    before failing. If the task is killed while it waits (mark failed or success, clear), the
-    volume it created is deleted: by :meth:`on_kill` in the worker, and on Airflow 3.3+ by the
-    trigger when the wait is deferred.
+    refusal, with ``volume_ownership`` (``{"volume_id", "created"}``): whether this task
+    instance created the volume or adopted one that existed. The return value is the volume as
+    the API describes it (a JSON-safe dict). The provider deletes on its own only a volume this
+    task instance provably created (its recorded id, or its own default name): if the volume
+    fails or the wait times out and ``delete_on_failure`` is set, it is deleted before failing;
+    if the task is killed while it waits (mark failed or success, clear), one bounded attempt
+    deletes it: by :meth:`on_kill` in the worker, and on Airflow 3.3+ by the trigger when the
+    wait is deferred. An adopted volume is never deleted, and a teardown delete fed from this
+    task skips it.
 
     .. seealso:: :ref:`howto-create-volume`
 
@@ -60,10 +65,13 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     :param attached_to: AIRuntime instances to attach at creation
         (``[{"instance_id", "instance_name", "instance_type"}]``).
     :param if_exists: a volume with the given ``name`` already exists: ``reuse`` it when
-        region, mode and size are compatible, or ``fail``. A volume bearing the task
-        instance's own default name is always this task's from an earlier try, and is reused.
+        region, mode and size are compatible (default; it is adopted, never deleted by the
+        provider), or ``fail``. A volume bearing the task instance's own default name is always
+        this task's from an earlier try, and is reused.
     :param wait_for_completion: wait until the volume is bound (default) or return at once.
-    :param delete_on_failure: delete the volume this task created if the wait fails.
+    :param delete_on_failure: delete the volume this task created if it fails or the wait times
+        out. Errors of the connection, the credentials or the network fail the task and leave the
+        volume to the next try.
     :param settle_window: seconds to keep looking for the volume after an ambiguous create
         before creating it again.
     """
@@ -115,6 +123,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self._unreturned_volume_id: str | None = None
         self._posting_name: str | None = None
 
+    @no_retry_for_bad_input
     def execute(self, context: Context) -> dict[str, Any] | None:
         request = self._request(context)
         keep_volume(self, request.name)
@@ -137,6 +146,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
         return announce_volume(self, context, self._finish(context, outcome, resume))
 
+    @no_retry_for_bad_input
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
@@ -149,54 +159,55 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         return announce_volume(self, context, self._finish(context, outcome, resume))
 
     def on_kill(self) -> None:
-        """Delete the volume this try created and has not handed on, when the task is killed.
+        """Delete the volume this try created and has not handed on, in one bounded attempt.
 
-        Killed while its POST was out, the task does not know the volume's id yet: it looks the
-        name up (for a few seconds, since the create may commit just after) and deletes what
-        bears it, which only this try can have made (the name was free, or is the task
-        instance's own).
+        Airflow sends SIGKILL a few seconds after SIGTERM, so this makes one try of at most
+        :data:`~neev_provider.client.cleanup.KILL_CLEANUP_SECONDS` and leaves the rest to the
+        next try (which finds its own volume by its default name) or to the reaper. Killed while
+        its POST was out, the task does not know the volume's id: under its own default name it
+        looks the name up once and deletes what bears it; under a name the user gave it cannot
+        prove a volume found so is its own, and leaves it.
         """
         volume_id, self._unreturned_volume_id = self._unreturned_volume_id, None
         posting, self._posting_name = self._posting_name, None
         if volume_id is None and posting is None:
             return
+        if volume_id is None and self.name is not None:
+            self.log.warning(
+                "Killed while creating volume %s: if the create went through, that volume is left "
+                "(under a name given to the task, nothing proves it is this task's)",
+                posting,
+            )
+            return
         # A new client: the task's own may be in the middle of a request the kill interrupted.
-        with self.hook.new_client() as client:
-            ids = [volume_id] if volume_id is not None else self._created_under(client, str(posting))
-            for found in ids:
-                delete_owned_volume(client, found, why="the task was killed", logger=self.log)
-
-    def _created_under(self, client: NeevCloudClient, name: str) -> list[str]:
-        deadline = time.monotonic() + KILL_LOOKUP_SECONDS
-        while True:
-            found = [volume.id for volume in client.find_volumes_by_name(name)]
-            if found or time.monotonic() >= deadline:
-                return found
-            time.sleep(0.5)
+        with self.hook.new_client(timeout=KILL_CLEANUP_SECONDS, max_retries=0) as client:
+            kill_cleanup(client, volume_id=volume_id, own_name=posting, logger=self.log)
 
     # -- steps -----------------------------------------------------------------------------------
 
     def _request(self, context: Context) -> CreateVolumeRequest:
         from neev_provider.client.endpoints import CreateVolumeRequest
+        from neev_provider.client.naming import looks_generated
+        from neev_provider.deployment import task_volume_name
 
+        if self.name and looks_generated(self.name):
+            raise NeevCloudValidationError(
+                "name",
+                self.name,
+                "has the form of a name the provider generates for a task instance; such a name "
+                "would make a deployment's reaper and retries take the volume for their own: "
+                "choose another, or leave name unset",
+            )
         # Checks the whole connection too, so every problem is reported in one run.
         region = self.hook.region_for(self.region_id)
         return CreateVolumeRequest(
             size_gb=validation.whole_number(self.size_gb, "size_gb"),
             region_id=region,
             volume_mode=self.volume_mode,
-            name=self.name or self._default_name(context),
+            name=self.name or task_volume_name(context["ti"]),
             mount_path=self.mount_path or None,
             attached_to=tuple(self.attached_to),
         )
-
-    @staticmethod
-    def _default_name(context: Context) -> str:
-        from neev_provider.client.naming import default_volume_name
-
-        ti = context["ti"]
-        map_index = -1 if ti.map_index is None else ti.map_index
-        return default_volume_name(ti.dag_id, ti.task_id, ti.run_id, map_index)
 
     def _ensurer(self, context: Context, request: CreateVolumeRequest) -> VolumeEnsurer:
         from neev_provider.client.ensure import SettlePolicy, VolumeEnsurer
@@ -204,6 +215,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         def hold(volume: Volume, owned: bool) -> None:
             self._unreturned_volume_id, self._posting_name = (volume.id if owned else None), None
             context["ti"].xcom_push(key="volume_id", value=volume.id)
+            context["ti"].xcom_push(key=OWNERSHIP_KEY, value={"volume_id": volume.id, "created": owned})
             persist_volume_link(context, self.hook, volume.id, region_id=volume.region_id, log=self.log)
 
         def posting(name: str) -> None:
@@ -238,23 +250,22 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     def _finish(
         self, context: Context, outcome: WaitOutcome, resume: Mapping[str, Any]
     ) -> dict[str, Any] | None:
-        if outcome.status != "success":
-            if resume.get("owned") and self.delete_on_failure:
-                delete_owned_volume(
-                    self.client,
-                    outcome.volume_id,
-                    why="the wait failed",
-                    timeout=DEFAULT_CLEANUP_SECONDS,
-                    logger=self.log,
-                )
-        elif resume.get("ambiguous"):
+        # Only the volume's own failure or the deadline condemn it: an error of the connection,
+        # the credentials or the network says nothing about the volume, which the next try reuses.
+        if outcome.status in ("failed", "timeout") and resume.get("owned") and self.delete_on_failure:
+            why = "it failed" if outcome.status == "failed" else "the wait timed out"
+            delete_owned_volume(
+                self.client, outcome.volume_id, why=why, timeout=DEFAULT_CLEANUP_SECONDS, logger=self.log
+            )
+        elif outcome.status == "success" and resume.get("ambiguous"):
             self._converge(context, outcome.volume_id, str(resume.get("name") or ""))
         self._unreturned_volume_id = None
         return result_of(outcome, task=self.task_id)
 
     def _converge(self, context: Context, volume_id: str, name: str) -> None:
         """Remove a late twin an ambiguous create may have left, now that the wait is over."""
-        name = name or self.name or self._default_name(context)
         from neev_provider.client.ensure import remove_twins
+        from neev_provider.deployment import task_volume_name
 
+        name = name or self.name or task_volume_name(context["ti"])
         remove_twins(self.client, name, volume_id, own_name=self.name is None, logger=self.log)

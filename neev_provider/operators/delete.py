@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from neev_provider._compat import Context
+from neev_provider._compat import AirflowSkipException, Context
 from neev_provider.client import validation
 from neev_provider.client.errors import NotFoundError, VolumeInUseError
-from neev_provider.exceptions import NeevVolumeInUseError, result_of
+from neev_provider.exceptions import NeevVolumeInUseError, no_retry_for_bad_input, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume, remember_volume_name
 from neev_provider.links import NeevVolumeLink, persist_volume_link
-from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
+from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state
 
 # The wait machinery loads when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
@@ -28,13 +28,17 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     mounted, the API refuses the delete ("in use"): the operator waits for it to be detached,
     up to ``detach_timeout``, then fails naming the attachments.
 
+    Fed from a create (the create is upstream, as with ``as_teardown(setups=create)``), it skips a
+    volume that create adopted rather than created (a volume that already existed under the name
+    it was given), with one log line saying so, unless ``delete_adopted`` is set.
+
     .. seealso:: :ref:`howto-delete-volume`
 
-    :param volume_id: the volume to delete, e.g.
-        ``"{{ ti.xcom_pull(task_ids='create_volume', key='volume_id') }}"``.
+    :param volume_id: the volume to delete, e.g. ``create.output["volume_id"]``.
     :param not_found_ok: treat a volume that does not exist as deleted (default).
     :param detach_timeout: seconds to wait for attachments to go away.
     :param wait_for_completion: wait until the API no longer knows the volume (default).
+    :param delete_adopted: delete the volume even when an upstream create only adopted it.
     """
 
     template_fields: Sequence[str] = ("volume_id", "org_id", "project_id", "neev_conn_id")
@@ -49,6 +53,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         not_found_ok: bool = True,
         detach_timeout: float = DEFAULT_DETACH_TIMEOUT,
         wait_for_completion: bool = True,
+        delete_adopted: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -56,12 +61,21 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self.not_found_ok = not_found_ok
         self.detach_timeout = validation.positive_number(detach_timeout, "detach_timeout")
         self.wait_for_completion = wait_for_completion
+        self.delete_adopted = delete_adopted
 
+    @no_retry_for_bad_input
     def execute(self, context: Context) -> None:
+        adopter = None if self.delete_adopted else self._adopting_create(context)
+        if adopter is not None:
+            raise AirflowSkipException(
+                f"Volume {self.volume_id} was adopted by {adopter}, not created by it (it existed "
+                "before): not deleted. Set delete_adopted=True to delete it anyway"
+            )
         persist_volume_link(context, self.hook, self.volume_id, log=self.log)
         name = remember_volume_name(self, context, self.volume_id)
         self._delete(context, detach_started=time.time(), name=name)
 
+    @no_retry_for_bad_input
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger's event: a detach wait retries the delete, a gone wait ends."""
         from neev_provider.client.waiting import WaitOutcome
@@ -78,6 +92,19 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
             self._give_up_in_use()
         result_of(outcome, task=self.task_id)
         self._delete(context, detach_started=detach_started, name=name if isinstance(name, str) else None)
+
+    def _adopting_create(self, context: Context) -> str | None:
+        """The upstream create task that adopted this volume rather than created it, if any."""
+        if not self.upstream_task_ids:  # not in a DAG, or nothing upstream: not fed from a create
+            return None
+        creates = [task.task_id for task in self.upstream_list if _pushes_ownership(task)]
+        if not creates:
+            return None
+        pulled = context["ti"].xcom_pull(task_ids=creates, key=OWNERSHIP_KEY)
+        for record in _records(pulled):
+            if record.get("volume_id") == self.volume_id and record.get("created") is False:
+                return f"task {_creator(record, creates)}"
+        return None
 
     def _delete(self, context: Context, *, detach_started: float, name: str | None) -> None:
         volume_id = validation.volume_id(self.volume_id)
@@ -133,3 +160,28 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
             f"mounted by: {mounted} ({describe(volume)}). Detach it from these resources (stop the "
             "AIRuntime instance or VM), then clear this task."
         )
+
+
+def _pushes_ownership(task: Any) -> bool:
+    """Whether ``task`` is a create operator (or a mapped one), which pushes ``volume_ownership``."""
+    from neev_provider.operators.create import NeevCreateVolumeOperator
+
+    cls = task if isinstance(task, type) else getattr(task, "operator_class", type(task))
+    return isinstance(cls, type) and issubclass(cls, NeevCreateVolumeOperator)
+
+
+def _records(pulled: Any) -> list[Mapping[str, Any]]:
+    """The ownership records an ``xcom_pull`` returned: one, a list of them, or nested lists (mapped)."""
+    if isinstance(pulled, Mapping):
+        return [pulled]
+    if pulled is None or isinstance(pulled, str | bytes):
+        return []
+    try:
+        items = list(pulled)
+    except TypeError:
+        return []
+    return [record for item in items for record in _records(item)]
+
+
+def _creator(record: Mapping[str, Any], creates: list[str]) -> str:
+    return creates[0] if len(creates) == 1 else " or ".join(creates)

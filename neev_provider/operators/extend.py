@@ -9,7 +9,12 @@ from neev_provider._compat import Context
 from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.errors import AmbiguousRequestError, NeevCloudValidationError
-from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, result_of
+from neev_provider.exceptions import (
+    NeevVolumeConflictError,
+    NeevVolumeFailedError,
+    no_retry_for_bad_input,
+    result_of,
+)
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
@@ -56,10 +61,12 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self.size_gb = size_gb
         self.if_larger = if_larger
 
+    @no_retry_for_bad_input
     def execute(self, context: Context) -> dict[str, Any] | None:
         persist_volume_link(context, self.hook, self.volume_id, log=self.log)
         return announce_volume(self, context, self._advance(context, requested=False))
 
+    @no_retry_for_bad_input
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from neev_provider._compat import (
 from neev_provider.client import validation
 from neev_provider.client.budget import seconds
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
-from neev_provider.exceptions import result_of
+from neev_provider.exceptions import no_retry_for_bad_input, result_of
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE, NeevHookMixin
@@ -152,6 +152,7 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
                 raise AirflowSkipException(self._timeout_message()) from error
             raise
 
+    @no_retry_for_bad_input
     def execute(self, context: Context) -> Any:
         persist_volume_link(context, self.hook, self.volume_id, log=self.log)
         if not self.deferrable:
@@ -177,6 +178,7 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
         backstop = timedelta(seconds=float(self.timeout) + DEFERRAL_BACKSTOP_GRACE)
         self.defer(trigger=trigger, method_name="execute_complete", timeout=backstop)
 
+    @no_retry_for_bad_input
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event, through the same path as the operators."""
         from neev_provider.client.waiting import WaitOutcome

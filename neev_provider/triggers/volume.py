@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from neev_provider._compat import BaseTrigger, TriggerEvent
-from neev_provider.client.errors import NeevCloudError, NotFoundError
+from neev_provider.client.cleanup import KILL_CLEANUP_SECONDS
+from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError, NotFoundError
 from neev_provider.client.readiness import Target
 from neev_provider.client.waiting import VolumeWatch, WaitOutcome
 from neev_provider.hooks.neevcloud import NeevCloudHook
@@ -98,21 +100,25 @@ class NeevVolumeTrigger(BaseTrigger):
         if not self.delete_on_kill:
             return
         try:
-            async with ClientRegistry.current().lease(
-                self.neev_conn_id, self.org_id, self.project_id
-            ) as shared:
-                await shared.client.delete_volume(self.volume_id)
+            # One bounded attempt, as in the worker: Airflow also bounds on_kill ([triggerer]
+            # on_kill_timeout), and what is left goes to the reaper.
+            await asyncio.wait_for(self._delete(), timeout=KILL_CLEANUP_SECONDS)
         except NotFoundError:
             self.log.info("Volume %s was already gone when the task was killed", self.volume_id)
-        except Exception as error:
+        except (Exception, asyncio.TimeoutError) as error:
             # on_kill must not raise: say what is left and what to do about it.
             self.log.error(
-                "The task was killed; deleting its volume %s failed (%s): delete it by hand",
+                "The task was killed; deleting its volume %s did not succeed (%s): "
+                "NeevReapVolumesOperator finds it, or delete it by hand",
                 self.volume_id,
-                error,
+                error or type(error).__name__,
             )
         else:
             self.log.info("The task was killed while waiting: deleted its volume %s", self.volume_id)
+
+    async def _delete(self) -> None:
+        async with ClientRegistry.current().lease(self.neev_conn_id, self.org_id, self.project_id) as shared:
+            await shared.client.delete_volume(self.volume_id)
 
     async def _wait(self) -> WaitOutcome:
         try:
@@ -136,4 +142,7 @@ class NeevVolumeTrigger(BaseTrigger):
         except ConnectionSetupError as error:
             # A missing or broken connection is reported as an event: a raising trigger fails
             # generically, with no word of what to fix. The error names the connection already.
-            return WaitOutcome("error", self.volume_id, str(error))
+            # A connection that breaks a rule fails without retries; a missing one may exist on
+            # the host of the next try.
+            retryable = not isinstance(error.__cause__, NeevCloudValidationError)
+            return WaitOutcome("error", self.volume_id, str(error), retryable=retryable)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from neev_provider.client.naming import default_volume_name
+from neev_provider.deployment import deployment_id
 from neev_provider.emulator import EmulatorServer, EmulatorSettings
 from neev_provider.operators import (
     NeevCreateVolumeOperator,
@@ -182,7 +183,7 @@ class Chaos:
     def lifecycle(self, plan: Plan) -> None:
         self.report.lifecycles += 1
         run_id = f"chaos-{self.seed}-{plan.index}"
-        name = default_volume_name(DAG_ID, "create_volume", run_id)
+        name = default_volume_name(deployment_id(), DAG_ID, "create_volume", run_id)
         conn = f"chaos_{plan.auth}"
         if plan.bind_fails:
             self.server.script_outcome("bind", "failed")

@@ -27,7 +27,7 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from neev_provider._compat import AirflowSensorTimeout
+from neev_provider._compat import AirflowFailException, AirflowSensorTimeout
 from neev_provider.client import (
     AsyncNeevCloudClient,
     ClientConfig,
@@ -260,10 +260,17 @@ def _message(error: BaseException | None, result: Any) -> str:
     return str(error) if error is not None else ""
 
 
+def _unwrapped(error: BaseException | None) -> BaseException | None:
+    """A task's ``AirflowFailException`` (bad input: no retries) is judged by the error it carries."""
+    if isinstance(error, AirflowFailException) and isinstance(error.__cause__, PACKAGE_ERRORS):
+        return error.__cause__
+    return error
+
+
 def _judge(
     outcome: Outcome, result: Any, logs: list[str], env: Env, secrets: tuple[str, ...], offset: int
 ) -> None:
-    case, error, problems = outcome.case, outcome.error, outcome.problems
+    case, error, problems = outcome.case, _unwrapped(outcome.error), outcome.problems
     failed_report = isinstance(result, Reported) and not result.ok
     if case.expect is None:
         if error is not None:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from neev_provider._compat import TaskDeferred
+from neev_provider._compat import AirflowFailException, TaskDeferred
 from neev_provider.client import NeevCloudValidationError
-from neev_provider.client.naming import default_volume_name
+from neev_provider.client.naming import default_volume_name, is_default_name
+from neev_provider.deployment import task_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, NeevVolumeTimeoutError
 from neev_provider.links import XCOM_KEY
@@ -33,8 +34,12 @@ def test_creates_waits_until_bound_and_returns_the_volume(
     assert result["sizeGB"] == 20
     assert result["regionID"] == "as-south-1"  # from the connection
     assert ti.xcoms.pop(XCOM_KEY).endswith(f"/network-volumes/{result['id']}")  # the console link
-    assert ti.xcoms == {"volume_id": result["id"], "mount_path": "/mnt/scratch"}
-    assert result["name"] == default_volume_name(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+    assert ti.xcoms == {
+        "volume_id": result["id"],
+        "volume_ownership": {"volume_id": result["id"], "created": True},
+        "mount_path": "/mnt/scratch",
+    }
+    assert result["name"] == task_volume_name(ti)
     assert [v["id"] for v in emulator.volumes()] == [result["id"]]
     assert emulator.token not in json.dumps([result, ti.xcoms])  # nothing secret goes to XCom
 
@@ -175,8 +180,10 @@ def test_an_incompatible_namesake_is_refused_with_a_diff(
 def test_bad_arguments_are_refused_before_any_call(
     emulator: EmulatorServer, context: dict[str, Any], kwargs: dict[str, Any], field: str
 ) -> None:
-    with pytest.raises(NeevCloudValidationError, match=field):
+    # No retry can mend a bad argument: the task fails for good, naming the field.
+    with pytest.raises(AirflowFailException, match=field) as caught:
         create_op(**kwargs).execute(context)
+    assert isinstance(caught.value.__cause__, NeevCloudValidationError)
     assert emulator.requests() == []
 
 
@@ -190,7 +197,7 @@ def test_a_region_is_required(
     emulator: EmulatorServer, context: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(region_id=None))
-    with pytest.raises(NeevCloudValidationError, match="region_id"):
+    with pytest.raises(AirflowFailException, match="region_id"):
         create_op().execute(context)
 
 
@@ -207,8 +214,11 @@ def test_templated_fields() -> None:
 def test_default_names_are_dns_labels(dag_id: str, task_id: str) -> None:
     import re
 
-    name = default_volume_name(dag_id, task_id, "run-1", 0)
+    name = default_volume_name("prod", dag_id, task_id, "run-1", 0)
     assert re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name)
-    assert name == default_volume_name(dag_id, task_id, "run-1", 0)
-    assert name != default_volume_name(dag_id, task_id, "run-2", 0)
-    assert name != default_volume_name(dag_id, task_id, "run-1", 1)
+    assert name == default_volume_name("prod", dag_id, task_id, "run-1", 0)
+    assert name != default_volume_name("prod", dag_id, task_id, "run-2", 0)
+    assert name != default_volume_name("prod", dag_id, task_id, "run-1", 1)
+    assert name != default_volume_name("staging", dag_id, task_id, "run-1", 0)
+    assert is_default_name(name, "prod")
+    assert not is_default_name(name, "staging")

@@ -6,14 +6,12 @@ volume while the task holds it, none once it is deleted, and the right volume id
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import pytest
 
 from neev_provider._compat import TaskDeferred
-from neev_provider.client.naming import default_volume_name
+from neev_provider.deployment import task_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeFailedError
 from neev_provider.operators import NeevCreateVolumeOperator, NeevDeleteVolumeOperator
@@ -42,7 +40,7 @@ def fixture_short_timeouts(emulator: EmulatorServer, monkeypatch: pytest.MonkeyP
 
 
 def own_name(ti: FakeTaskInstance) -> str:
-    return default_volume_name(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+    return task_volume_name(ti)
 
 
 def test_a_create_committed_after_the_client_gave_up_is_found_not_repeated(
@@ -188,36 +186,6 @@ def test_a_deferred_delete_keeps_its_detach_clock_across_resumes(
     assert emulator.volumes() == []
 
 
-def _kill_when(condition: Any, operator: NeevCreateVolumeOperator) -> threading.Thread:
-    """Call ``operator.on_kill()`` from another thread once ``condition()`` holds, as Airflow's
-    signal handler would while the task blocks (the task itself runs in the main thread: Airflow 2
-    refuses ``execute`` from any other)."""
-
-    def kill() -> None:
-        deadline = time.monotonic() + 10
-        while not condition() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        operator.on_kill()
-
-    killer = threading.Thread(target=kill)
-    killer.start()
-    return killer
-
-
-def test_on_kill_deletes_the_volume_the_task_created_while_it_waits(
-    emulator: EmulatorServer, context: dict[str, Any]
-) -> None:
-    emulator.configure(bind_delay=30)
-    operator = create_op(poll_interval=0.1)
-    killer = _kill_when(lambda: bool(emulator.volumes()), operator)
-
-    with pytest.raises(NeevVolumeFailedError):  # the interrupted wait fails; it does not succeed
-        operator.execute(context)
-    killer.join(10)
-
-    assert emulator.volumes() == []
-
-
 def test_on_kill_leaves_an_adopted_user_volume_alone(
     emulator: EmulatorServer, context: dict[str, Any]
 ) -> None:
@@ -239,21 +207,3 @@ def test_on_kill_after_the_volume_was_handed_on_deletes_nothing(
     result = operator.execute(context)
     operator.on_kill()
     assert [v["id"] for v in emulator.volumes()] == [result["id"]]
-
-
-def test_on_kill_during_the_create_post_finds_and_deletes_the_volume(
-    emulator: EmulatorServer, context: dict[str, Any]
-) -> None:
-    emulator.configure(bind_delay=30)
-    emulator.inject("latency", operation="createNetworkVolume", seconds=1.0)  # the POST is slow to commit
-    operator = create_op(poll_interval=0.1)
-    started = time.monotonic()
-    # The kill arrives while the POST is out: no volume exists yet, and no id is known.
-    killer = _kill_when(lambda: time.monotonic() - started > 0.4 and not emulator.volumes(), operator)
-
-    with pytest.raises(NeevVolumeFailedError):
-        operator.execute(context)
-    killer.join(15)
-
-    assert emulator.volumes() == []
-    assert calls(emulator, "createNetworkVolume") == 1

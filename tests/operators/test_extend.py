@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from neev_provider._compat import AirflowFailException
 from neev_provider.client import CreateVolumeRequest, NeevCloudClient, NeevCloudValidationError
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError
@@ -130,6 +131,7 @@ def test_bad_arguments_are_refused_before_any_call(
 ) -> None:
     real_id = new_volume(client, emulator)
     before = len(emulator.requests())
-    with pytest.raises(NeevCloudValidationError, match=field):
+    with pytest.raises(AirflowFailException, match=field) as caught:
         extend_op(volume_id or real_id, size).execute(context)
+    assert isinstance(caught.value.__cause__, NeevCloudValidationError)
     assert len(emulator.requests()) == before

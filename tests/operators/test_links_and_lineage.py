@@ -9,7 +9,7 @@ import pytest
 
 from neev_provider._compat import TaskDeferred
 from neev_provider.client import NeevCloudValidationError
-from neev_provider.client.naming import default_volume_name
+from neev_provider.deployment import task_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.lineage import VOLUME_NAME_KEY, VolumeRef, namespace, volume_dataset
 from neev_provider.links import XCOM_KEY, NeevVolumeLink, check_template, console_url
@@ -146,7 +146,7 @@ def test_create_emits_its_volume_with_a_create_change(
     assert lineage is not None
     (dataset,) = lineage.outputs
     assert dataset.namespace == "neevcloud://org-emulator/prj-emulator"
-    assert dataset.name == default_volume_name(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+    assert dataset.name == task_volume_name(ti)
     assert facet_of(dataset) == "CREATE"
     assert lineage.inputs == []
 

@@ -18,7 +18,7 @@ DAGS = Path(__file__).resolve().parent / "neevcloud"
 DAG_ID = "neevcloud_system_volume_lifecycle"
 REQUIRED = ("NEEVCLOUD_TOKEN", "NEEVCLOUD_ORG_ID", "NEEVCLOUD_PROJECT_ID", "NEEVCLOUD_REGION_ID")
 #: Every run's volume is named this, then a digest of the run (the create task's default name).
-VOLUME_NAME_STEM = default_volume_name(DAG_ID, "create_volume", "any run").rsplit("-", 1)[0]
+VOLUME_NAME_STEM = default_volume_name("any", DAG_ID, "create_volume", "any run").rsplit("-", 1)[0]
 
 
 def missing(env: Mapping[str, str]) -> list[str]:
