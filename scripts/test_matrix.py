@@ -129,7 +129,9 @@ def interpreter(python: str) -> str:
 
 def _clean_env(constraints: Path | None) -> dict[str, str]:
     """The environment of child processes: no Airflow settings leak in, pip pinned to ``constraints``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV", "PYENV_VERSION"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV", "PYENV_VERSION"))
+    }
     env.pop("PIP_CONSTRAINT", None)  # the Makefile's, for .venv
     env.pop("PIP_BUILD_CONSTRAINT", None)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -159,7 +161,9 @@ def ensure_venv(cell: Cell) -> Path:
     """Return the cell's virtualenv, (re)installing it only if its inputs changed."""
     constraints = constraints_file(cell)
     if not constraints.is_file():
-        hint = f"--lock {cell.airflow}" + ("" if cell.python == DEFAULT_PYTHON else f" --python {cell.python}")
+        hint = f"--lock {cell.airflow}" + (
+            "" if cell.python == DEFAULT_PYTHON else f" --python {cell.python}"
+        )
         raise SystemExit(f"{constraints.relative_to(ROOT)} is missing: run with {hint}")
     venv = cell.venv
     stamp = venv / ".installed-stamp"
@@ -243,7 +247,8 @@ def lock(cell: Cell) -> None:
     option = "" if cell.python == DEFAULT_PYTHON else f" --python {cell.python}"
     header = [
         f"# Airflow {cell.airflow} on Python {cell.python} for the test matrix: `pip freeze` after pip",
-        f"# resolved apache-airflow=={cell.airflow} + '.[emulator]' --group test + {' '.join(requirements[1:])}.",
+        f"# resolved apache-airflow=={cell.airflow} + '.[emulator]' --group test",
+        f"# + {' '.join(requirements[1:])}.",
         f"# Regenerate with: python scripts/test_matrix.py --lock {cell.airflow}{option}",
     ]
     CONSTRAINTS.mkdir(exist_ok=True)
