@@ -55,14 +55,14 @@ class TaskInstance:
 
 def calls(url: str) -> int:
     entries = requests.get(f"{url}/_emulator/requests", timeout=30).json()["requests"]
-    requests.delete(f"{url}/_emulator/requests", timeout=30)
+    requests.delete(f"{url}/_emulator/requests", timeout=30, json={}).raise_for_status()
     return len(entries)
 
 
 def fill(url: str, token: str, count: int) -> None:
     from neev_provider.client import ClientConfig, CreateVolumeRequest, NeevCloudClient, TokenAuth
 
-    requests.post(f"{url}/_emulator/reset", timeout=30)
+    requests.post(f"{url}/_emulator/reset", timeout=30, json={}).raise_for_status()
     config = ClientConfig(org_id="org-emulator", project_id="prj-emulator", auth=TokenAuth(token), host=url)
     with NeevCloudClient(config) as client:
         for index in range(count):

@@ -54,6 +54,8 @@ class Admin:
     def __init__(self, emulator: RunningEmulator) -> None:
         self.url = emulator.url
         self.session = requests.Session()
+        # The emulator refuses an admin state change that does not say JSON, bodiless ones too.
+        self.session.headers["Content-Type"] = "application/json"
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
 

@@ -28,12 +28,17 @@ Assumptions where the spec is silent:
   ``bound`` or whose previous extension is still ``resizing``.
 * Deleting twice while ``delete_delay`` keeps the volume ``terminated`` answers 204 again.
 * Detaching removes the attachment (``volumeAttachments`` lists mounted resources).
+
+These are the ``native`` dialect; ``EmulatorSettings.dialect`` picks other answers the spec
+allows (generic error wording, another list order, a list that shifts while a client pages,
+unknown fields, HTML gateway pages for 5xx), so that tests cannot depend on the emulator's.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from neev_provider.emulator.admin_client import EmulatorAdmin
 from neev_provider.emulator.connection import airflow_connection
 from neev_provider.emulator.settings import EmulatorSettings
 from neev_provider.emulator.tap import Exchange, Observer
@@ -42,7 +47,15 @@ if TYPE_CHECKING:
     from neev_provider.emulator.app import create_app
     from neev_provider.emulator.server import EmulatorServer
 
-__all__ = ["EmulatorServer", "EmulatorSettings", "Exchange", "Observer", "airflow_connection", "create_app"]
+__all__ = [
+    "EmulatorAdmin",
+    "EmulatorServer",
+    "EmulatorSettings",
+    "Exchange",
+    "Observer",
+    "airflow_connection",
+    "create_app",
+]
 
 
 def __getattr__(name: str) -> Any:

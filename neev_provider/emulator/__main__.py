@@ -2,19 +2,26 @@
 
 Prints the base URL and a ready-to-use ``AIRFLOW_CONN_NEEVCLOUD_DEFAULT`` value, then serves
 until interrupted (Ctrl-C or SIGTERM stop it cleanly).
+
+It listens on loopback only unless told otherwise twice (``--host`` and ``--allow-remote``): the
+admin API has no token, and anyone who reaches it can reset the emulator, move its clock and
+inject faults.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
-import ipaddress
+import os
 import shlex
 import signal
 import sys
 
 from neev_provider.emulator.connection import airflow_connection
+from neev_provider.emulator.dialects import DIALECTS, dialect_names
+from neev_provider.emulator.loopback import is_loopback
 from neev_provider.emulator.settings import (
+    ADMIN_PREFIX,
     DEFAULT_TOKEN,
     EmulatorSettings,
 )
@@ -22,6 +29,13 @@ from neev_provider.emulator.settings import (
 #: The default port: N-E-E-V on a phone keypad, clear of Airflow's own (8080 for the web/API
 #: server, 8793 and 8794 for the log servers, 5555 for Flower, 8974 for the scheduler's health check).
 DEFAULT_PORT = 6338
+#: Where the token is best given: unlike --token, an environment variable does not show in ``ps``.
+TOKEN_VARIABLE = "NEEV_EMULATOR_TOKEN"
+#: What a non-loopback bind exposes, said both in the refusal and in the warning.
+EXPOSURE = (
+    "anyone who can reach it could use the token-protected Storage API and the unauthenticated admin "
+    f"API ({ADMIN_PREFIX}/), which can reset the emulator, change its clock and inject faults"
+)
 
 
 def _port(text: str) -> int:
@@ -34,32 +48,58 @@ def _port(text: str) -> int:
     return port
 
 
+def _dialect(text: str) -> tuple[str, ...]:
+    try:
+        return dialect_names(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
         prog="python -m neev_provider.emulator", description="Run the NeevCloud Storage API emulator."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (default: loopback only; any other address needs --allow-remote)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that is not loopback, exposing the API and the unauthenticated admin API",
+    )
     parser.add_argument(
         "--port",
         type=_port,
         default=DEFAULT_PORT,
         help=f"port to bind; 0 picks a free one (default: {DEFAULT_PORT}, clear of Airflow's 8080)",
     )
-    parser.add_argument("--token", default=DEFAULT_TOKEN, help="static bearer token to accept")
+    parser.add_argument(
+        "--token",
+        help=(
+            f"static bearer token to accept; prefer the environment variable {TOKEN_VARIABLE}, which "
+            f"other users cannot read in the process list (default: ${TOKEN_VARIABLE}, else {DEFAULT_TOKEN})"
+        ),
+    )
     parser.add_argument("--bind-delay", type=float, default=2.0, help="seconds until a new volume is bound")
     parser.add_argument("--resize-delay", type=float, default=2.0, help="seconds an extension stays resizing")
+    parser.add_argument(
+        "--dialect",
+        type=_dialect,
+        default=dialect_names("native"),
+        help=f"how the API words, orders and decorates its answers; one or more, comma-separated, of: "
+        f"{', '.join(DIALECTS)} (default: native)",
+    )
     return parser.parse_args(argv)
 
 
-def is_loopback(host: str) -> bool:
-    """Tell whether ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _token(args: argparse.Namespace) -> str:
+    """The token: --token, else the environment variable, else the default."""
+    if args.token is not None:
+        return str(args.token)
+    return os.environ.get(TOKEN_VARIABLE) or DEFAULT_TOKEN
 
 
 def _bind_failure(host: str, port: int, error: OSError) -> str:
@@ -81,6 +121,19 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Serve until interrupted; return the exit code."""
     args = parse_args(argv)
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            print(
+                f"error: --host {args.host} is not a loopback address: {EXPOSURE}; pass --allow-remote "
+                "to bind it anyway, or keep the default 127.0.0.1",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"warning: binding {args.host} (--allow-remote): {EXPOSURE}", file=sys.stderr)
+    token = _token(args)
+    if not token.strip():
+        print(f"error: the token is empty; pass a non-empty --token or {TOKEN_VARIABLE}", file=sys.stderr)
+        return 2
     try:
         import uvicorn
 
@@ -90,13 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         extra = "pip install 'airflow-provider-neevcloud[emulator]'"
         print(f"the emulator needs the 'emulator' extra: {extra} ({exc})", file=sys.stderr)
         return 2
-    if not is_loopback(args.host):
-        print(
-            f"warning: binding {args.host}: the emulator has no real security; anyone who can reach "
-            "this address can use it",
-            file=sys.stderr,
-        )
-    settings = EmulatorSettings(token=args.token, bind_delay=args.bind_delay, resize_delay=args.resize_delay)
+    settings = EmulatorSettings(
+        token=token, bind_delay=args.bind_delay, resize_delay=args.resize_delay, dialect=args.dialect
+    )
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
@@ -106,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     # The socket is already listening, so clients may connect as soon as this is printed.
     print(f"NeevCloud emulator listening on {url}")
     print(
-        f"export AIRFLOW_CONN_NEEVCLOUD_DEFAULT={shlex.quote(airflow_connection(url, args.token))}",
+        f"export AIRFLOW_CONN_NEEVCLOUD_DEFAULT={shlex.quote(airflow_connection(url, token))}",
         flush=True,
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; turning SIGTERM

@@ -1,7 +1,9 @@
 """The admin API under ``/_emulator/``: steer the emulator from tests and demos.
 
-No authentication and never subject to faults (the middleware skips this prefix); not part of
-the public spec. Errors still use the ``ErrorResponse`` shape.
+No token and never subject to faults (the middleware skips this prefix); not part of the public
+spec, and always in the native dialect. Only local programs may use it: the middleware refuses a
+non-loopback ``Host`` and state changes without a JSON content type
+(:mod:`~neev_provider.emulator.admin_guard`). Errors still use the ``ErrorResponse`` shape.
 """
 
 from __future__ import annotations
@@ -161,10 +163,10 @@ class AdminApi:
         return empty_response()
 
     async def get_settings(self, request: Request) -> Response:
-        """Show the current settings."""
+        """Show the current settings (never the token)."""
         return json_response(self.state.describe_settings())
 
     async def patch_settings(self, request: Request) -> Response:
-        """Change ``bind_delay``, ``resize_delay``, ``delete_delay`` or ``token_ttl``."""
+        """Change ``bind_delay``, ``resize_delay``, ``delete_delay``, ``token_ttl`` or ``dialect``."""
         self.state.configure(await _body(request))
         return json_response(self.state.describe_settings())

@@ -1,18 +1,22 @@
 """The public routes: the five Storage operations and the two tenant auth endpoints.
 
 Handlers parse, call the store or authenticator and serialize; the rules live in the store.
-They are plain Starlette endpoints (``Request -> Response``) rather than FastAPI path operations,
-so there is no dependency injection, response model or 422 on the hot path.
+The dialect (:mod:`neev_provider.emulator.dialects`) is applied here, one flag test per answer,
+so the store knows of dialects only the list order and the shifting list. They are plain
+Starlette endpoints (``Request -> Response``) rather than FastAPI path operations, so there is no
+dependency injection, response model or 422 on the hot path.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from neev_provider.emulator.dialect_extras import listing_with_extras, volume_with_extras
 from neev_provider.emulator.responses import empty_response, json_response
 from neev_provider.emulator.settings import AUTH_PREFIX, STORAGE_PREFIX
 from neev_provider.emulator.state import EmulatorState
@@ -61,24 +65,34 @@ class PublicApi:
         self.state.auth.authenticate(request.headers.get("authorization"))
         return path_param(request, "org_id"), path_param(request, "project_id")
 
+    def _volume(self, volume: dict[str, Any], status: int = 200) -> Response:
+        if self.state.dialect.extra_fields:
+            volume = volume_with_extras(volume)
+        return json_response(volume, status)
+
     async def list_volumes(self, request: Request) -> Response:
         """``GET .../volumes`` (listNetworkVolumes)."""
         org_id, project_id = self._authenticate(request)
         query = parse_list_query(request.query_params)
-        return json_response(self.state.store.list_volumes(org_id, project_id, query))
+        dialect = self.state.dialect
+        store = self.state.store
+        if dialect.shifting and query.page > 1:
+            store.shift(org_id, project_id)
+        listing = store.list_volumes(org_id, project_id, query, newest_first=dialect.newest_first)
+        return json_response(listing_with_extras(listing) if dialect.extra_fields else listing)
 
     async def create_volume(self, request: Request) -> Response:
         """``POST .../volumes`` (createNetworkVolume)."""
         org_id, project_id = self._authenticate(request)
         body = parse_json_object(await request.body())
         volume_request = parse_create_volume(body, self.state.settings.regions)
-        return json_response(self.state.store.create_volume(org_id, project_id, volume_request), 201)
+        return self._volume(self.state.store.create_volume(org_id, project_id, volume_request), 201)
 
     async def get_volume(self, request: Request) -> Response:
         """``GET .../volumes/{volume_id}`` (getNetworkVolume)."""
         org_id, project_id = self._authenticate(request)
         volume_id = path_param(request, "volume_id")
-        return json_response(self.state.store.get_volume(org_id, project_id, volume_id))
+        return self._volume(self.state.store.get_volume(org_id, project_id, volume_id))
 
     async def delete_volume(self, request: Request) -> Response:
         """``DELETE .../volumes/{volume_id}`` (deleteNetworkVolume)."""
@@ -91,7 +105,7 @@ class PublicApi:
         org_id, project_id = self._authenticate(request)
         size_gb = parse_extend_volume(parse_json_object(await request.body()))
         volume = self.state.store.extend_volume(org_id, project_id, path_param(request, "volume_id"), size_gb)
-        return json_response(volume, 202)
+        return self._volume(volume, 202)
 
     async def login(self, request: Request) -> Response:
         """``POST /tenant/api/v1/auth/login``: e-mail and password to tokens."""

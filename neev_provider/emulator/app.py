@@ -2,7 +2,8 @@
 
 The exception handlers guarantee that every error, including unknown routes, wrong methods,
 FastAPI's own validation errors and bugs, is answered with an ``ErrorResponse`` JSON body: never
-a 422 and never an HTML or plain-text 500.
+a 422, and never an HTML or plain-text 500 unless the ``html-errors`` dialect asks for the
+gateway's page. Public answers are rendered in the server's dialect; admin answers always native.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from starlette.types import Receive, Scope, Send
 
 from neev_provider.emulator.admin import AdminApi
 from neev_provider.emulator.api import PublicApi
+from neev_provider.emulator.dialect_errors import render_error
+from neev_provider.emulator.dialects import NATIVE_DIALECT, Dialect
 from neev_provider.emulator.errors import EmulatorError
 from neev_provider.emulator.middleware import EmulatorMiddleware
-from neev_provider.emulator.responses import error_response
-from neev_provider.emulator.settings import STORAGE_PREFIX, EmulatorSettings
+from neev_provider.emulator.operations import in_volumes_api
+from neev_provider.emulator.settings import ADMIN_PREFIX, STORAGE_PREFIX, EmulatorSettings
 from neev_provider.emulator.state import EmulatorState
 from neev_provider.emulator.tap import Observer
 
@@ -67,9 +70,17 @@ def route_on_raw_path(scope: Scope) -> Scope:
     return {**scope, "path": raw_path.decode("latin-1")}
 
 
+def _dialect(request: Request) -> Dialect:
+    """The dialect to answer in: the server's, except on the admin API (tests read its details)."""
+    if request.scope["path"].startswith(ADMIN_PREFIX):
+        return NATIVE_DIALECT
+    state: EmulatorState = request.app.emulator
+    return state.dialect
+
+
 async def _on_emulator_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, EmulatorError)
-    return error_response(exc)
+    return render_error(exc, _dialect(request))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
@@ -84,7 +95,9 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         )
     else:
         error = EmulatorError(exc.status_code, "http_error", str(exc.detail), {}, exc.headers)
-    return error_response(error)
+    # A miss under a project's volumes is the Storage service's own 404; any other is the gateway's.
+    route_miss = exc.status_code == 404 and not in_volumes_api(request.scope["path"])
+    return render_error(error, _dialect(request), route_miss=route_miss)
 
 
 def _allowed_methods(request: Request) -> str:
@@ -102,13 +115,12 @@ def _allowed_methods(request: Request) -> str:
 
 async def _on_request_validation_error(request: Request, exc: Exception) -> Response:
     # Routes validate by hand, but never let FastAPI's 422 escape should one slip in.
-    return error_response(EmulatorError(400, "validation_error", str(exc), {}))
+    return render_error(EmulatorError(400, "validation_error", str(exc), {}), _dialect(request))
 
 
 async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
-    return error_response(
-        EmulatorError(500, "internal_error", f"emulator bug: {type(exc).__name__}: {exc}", {})
-    )
+    error = EmulatorError(500, "internal_error", f"emulator bug: {type(exc).__name__}: {exc}", {})
+    return render_error(error, _dialect(request))
 
 
 def create_app(settings: EmulatorSettings | None = None, *, observer: Observer | None = None) -> EmulatorApp:

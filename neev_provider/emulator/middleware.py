@@ -4,8 +4,10 @@ It wraps the whole application (outside Starlette's own middleware), for two rea
 is much cheaper per request than ``BaseHTTPMiddleware``, and only the outermost layer receives
 uvicorn's own ``send`` callable, which is the way to reach the connection in order to drop it.
 Admin requests (``/_emulator/...``) get a request id but are neither journalled, faulted nor
-observed. With an observer (see :mod:`neev_provider.emulator.tap`), every other request runs
-through a :class:`~neev_provider.emulator.tap.Tap`; without one the request path is unchanged.
+observed; they are refused unless a local program sent them
+(:mod:`~neev_provider.emulator.admin_guard`). With an observer (see
+:mod:`neev_provider.emulator.tap`), every other request runs through a
+:class:`~neev_provider.emulator.tap.Tap`; without one the request path is unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from neev_provider.emulator.admin_guard import admin_refusal
+from neev_provider.emulator.dialect_errors import render_error
+from neev_provider.emulator.dialects import Dialect
 from neev_provider.emulator.faults import FaultRule
 from neev_provider.emulator.operations import operation_for
 from neev_provider.emulator.responses import error_response
@@ -100,7 +105,7 @@ class EmulatorMiddleware:
         request_id = uuid.uuid4().hex
         path: str = scope["path"]
         if path.startswith(ADMIN_PREFIX):
-            await self.app(scope, receive, _TaggedSend(send, request_id))
+            await self._admin(scope, receive, _TaggedSend(send, request_id))
             return
         method: str = scope["method"]
         # The path as sent, so that an id holding "/" (sent as %2F) is one segment.
@@ -110,7 +115,10 @@ class EmulatorMiddleware:
         tap = None
         if self.observer is not None:
             fault = rule.kind if rule else None
-            tap = await Tap.open(self.observer, scope, receive, send, fault=fault, operation=operation)
+            dialect = self.state.dialect.names
+            tap = await Tap.open(
+                self.observer, scope, receive, send, fault=fault, operation=operation, dialect=dialect
+            )
             receive = tap.receive
         tagged = _TaggedSend(send if tap is None else tap.send, request_id)
         try:
@@ -132,11 +140,20 @@ class EmulatorMiddleware:
                 request_id=request_id,
             )
 
+    async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve an admin request, unless it may come from a web page (see ``admin_guard``)."""
+        refusal = admin_refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
+        else:
+            await error_response(refusal)(scope, receive, send)
+
     async def _apply(
         self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, tagged: _TaggedSend
     ) -> None:
+        dialect = self.state.dialect
         if rule.kind == "status":
-            await _fault_response(rule)(scope, receive, tagged)
+            await _fault_response(rule, dialect)(scope, receive, tagged)
         elif rule.kind == "latency":
             # The body is read first: a client that gives up during the pause leaves a request
             # that is still handled (like a slow backend), not a ClientDisconnect traceback.
@@ -155,7 +172,7 @@ class EmulatorMiddleware:
             await drop_connection(send, receive)
         else:  # error_then_commit: an error answer now, the change a moment later
             replay = await buffer_request(receive)
-            await _fault_response(rule)(scope, receive, tagged)
+            await _fault_response(rule, dialect)(scope, receive, tagged)
             task = asyncio.create_task(self._commit_later(scope, replay, rule.seconds or 0.0))
             self._late.add(task)
             task.add_done_callback(self._late.discard)
@@ -198,9 +215,9 @@ async def buffer_request(receive: Receive) -> Receive:
     return replay
 
 
-def _fault_response(rule: FaultRule) -> Response:
+def _fault_response(rule: FaultRule, dialect: Dialect) -> Response:
     error = rule.error()
     if rule.body is None:
-        return error_response(error)
+        return render_error(error, dialect)
     # A non-JSON body, e.g. the HTML page a gateway sends when the service behind it is down.
     return Response(rule.body, status_code=error.status, headers=error.headers, media_type=rule.content_type)

@@ -5,7 +5,9 @@ however it is asked for. Fixtures:
 
 * ``neev_emulator_settings`` (session): the
   :class:`~neev_provider.emulator.settings.EmulatorSettings` to start with; override it in a
-  ``conftest.py`` to change delays, token or regions.
+  ``conftest.py`` to change delays, token, regions or dialect. By default its dialect comes from
+  the command-line option ``--neev-emulator-dialect`` (e.g. ``generic,newest-first``), so that a
+  whole suite can be run again against another spec-valid API behaviour without editing it.
 * ``neev_emulator_server`` (session): the running :class:`~neev_provider.emulator.server.EmulatorServer`.
 * ``neev_emulator`` (function): the same server, reset first, so each test starts empty.
 
@@ -17,11 +19,13 @@ fails with a clear message. Loading the plugin twice (entry point plus an explic
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
+from neev_provider.emulator.dialects import DIALECTS, NATIVE, dialect_names
 from neev_provider.emulator.settings import EmulatorSettings
 
 if TYPE_CHECKING:
@@ -40,10 +44,29 @@ def _server_class() -> type[EmulatorServer]:
     return EmulatorServer
 
 
+DIALECT_OPTION = "--neev-emulator-dialect"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--neev-emulator-dialect``: the API dialect of the session's emulator."""
+    # A conftest that also imports this module's names would add the option a second time.
+    with contextlib.suppress(ValueError):
+        parser.getgroup("neev_emulator", "NeevCloud emulator").addoption(
+            DIALECT_OPTION,
+            default=NATIVE,
+            metavar="NAMES",
+            help=f"API dialect(s) of the neev_emulator fixture, comma-separated: {', '.join(DIALECTS)}",
+        )
+
+
 @pytest.fixture(scope="session", name="neev_emulator_settings")
-def fixture_neev_emulator_settings() -> EmulatorSettings:
-    """Return the settings the session's emulator starts with."""
-    return EmulatorSettings()
+def fixture_neev_emulator_settings(pytestconfig: pytest.Config) -> EmulatorSettings:
+    """Return the settings the session's emulator starts with (dialect from the command line)."""
+    chosen = str(pytestconfig.getoption(DIALECT_OPTION, default=NATIVE))
+    try:
+        return EmulatorSettings(dialect=dialect_names(chosen))
+    except ValueError as exc:
+        raise pytest.UsageError(f"{DIALECT_OPTION}: {exc}") from None
 
 
 @pytest.fixture(scope="session", name="neev_emulator_server")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from neev_provider.emulator.dialects import NATIVE, dialect_names
+
 DEFAULT_TOKEN = "neev-emulator-token"
 DEFAULT_ORG_ID = "org-emulator"
 DEFAULT_PROJECT_ID = "prj-emulator"
@@ -36,6 +38,10 @@ class EmulatorSettings:
     :param regions: region ids accepted by create.
     :param users: e-mail to password map for the tenant login endpoint.
     :param seed: seed of the random generator used by probabilistic faults.
+    :param dialect: how the API answers where the spec leaves a choice
+        (``neev_provider.emulator.dialects``, "API dialects" in the docs): a tuple of names such as
+        ``("generic", "newest-first")``; a comma-separated string is accepted too. Normalised to
+        canonical order; unknown names raise ``ValueError``.
     """
 
     token: str = DEFAULT_TOKEN
@@ -46,3 +52,9 @@ class EmulatorSettings:
     regions: tuple[str, ...] = (DEFAULT_REGION,)
     users: dict[str, str] = field(default_factory=_default_users)
     seed: int = 0
+    dialect: tuple[str, ...] = (NATIVE,)
+
+    def __post_init__(self) -> None:
+        # Checked here, so that a misspelt dialect fails where the settings are written, not at
+        # the first request; a string is split so "generic,shifting" works as on the command line.
+        self.dialect = dialect_names(self.dialect)

@@ -8,6 +8,7 @@ from typing import Any
 
 from neev_provider.emulator.auth import Authenticator
 from neev_provider.emulator.clock import Clock
+from neev_provider.emulator.dialects import DIALECTS, Dialect, dialect_names
 from neev_provider.emulator.errors import validation_error
 from neev_provider.emulator.faults import FaultInjector
 from neev_provider.emulator.journal import Journal
@@ -16,7 +17,10 @@ from neev_provider.emulator.store import Store
 from neev_provider.emulator.validation import check_int, check_seconds
 
 #: Settings that ``PATCH /_emulator/settings`` may change at run time.
-TUNABLE = ("bind_delay", "resize_delay", "delete_delay", "token_ttl")
+TUNABLE = ("bind_delay", "resize_delay", "delete_delay", "token_ttl", "dialect")
+#: What the admin API shows instead of the token: a page that can read the admin API (a DNS
+#: rebinding one, say) must not learn the credential of the token-protected API.
+TOKEN_SHOWN = "(set)"
 
 
 class EmulatorState:
@@ -28,6 +32,8 @@ class EmulatorState:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.initial_settings = settings
         self.settings = dataclasses.replace(settings)
+        #: The dialect as flags, recomputed only when the settings change (read on every request).
+        self.dialect = Dialect.of(settings.dialect)
         self.clock = Clock()
         self.store = Store(self.clock, lambda: self.settings)
         self.auth = Authenticator(self.clock, lambda: self.settings)
@@ -37,6 +43,7 @@ class EmulatorState:
     def reset(self) -> None:
         """Drop volumes, outcomes, faults, issued tokens and the journal; restore settings and clock."""
         self.settings = dataclasses.replace(self.initial_settings)
+        self.dialect = Dialect.of(self.settings.dialect)
         self.store.reset()
         self.auth.reset()
         self.faults.reset(self.settings.seed)
@@ -53,15 +60,18 @@ class EmulatorState:
                 )
             if key == "token_ttl":
                 updates[key] = check_int(key, value, minimum=1)
+            elif key == "dialect":
+                updates[key] = _check_dialect(value)
             else:
                 updates[key] = check_seconds(key, value)
         self.settings = dataclasses.replace(self.settings, **updates)
+        self.dialect = Dialect.of(self.settings.dialect)
 
     def describe_settings(self) -> dict[str, Any]:
-        """Render the settings for the admin API (passwords left out)."""
+        """Render the settings for the admin API (token and passwords left out)."""
         current = self.settings
         return {
-            "token": current.token,
+            "token": TOKEN_SHOWN,
             "bind_delay": current.bind_delay,
             "resize_delay": current.resize_delay,
             "delete_delay": current.delete_delay,
@@ -69,4 +79,17 @@ class EmulatorState:
             "regions": list(current.regions),
             "users": sorted(current.users),
             "seed": current.seed,
+            "dialect": list(current.dialect),
         }
+
+
+def _check_dialect(value: Any) -> tuple[str, ...]:
+    """Validate a dialect from a settings patch: a comma-separated string or a list of names."""
+    if not isinstance(value, str) and not (
+        isinstance(value, list) and all(isinstance(item, str) for item in value)
+    ):
+        raise validation_error("dialect", "dialect", "must be a string or a list of strings", value)
+    try:
+        return dialect_names(value)
+    except ValueError as exc:
+        raise validation_error("dialect", "enum", str(exc), value, allowed=list(DIALECTS)) from None

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from neev_provider.emulator.clock import Clock
+from neev_provider.emulator.dialects import SHIFT_PREFIX
 from neev_provider.emulator.errors import EmulatorError, not_found, render_value, validation_error
 from neev_provider.emulator.models import Attachment, Volume
 from neev_provider.emulator.settings import MAX_SIZE_GB, EmulatorSettings
@@ -56,8 +57,14 @@ class Store:
 
     # -- API operations -------------------------------------------------------------------------
 
-    def list_volumes(self, org_id: str, project_id: str, query: ListQuery) -> dict[str, Any]:
-        """Return one page of the project's volumes (``listNetworkVolumes``)."""
+    def list_volumes(
+        self, org_id: str, project_id: str, query: ListQuery, *, newest_first: bool = False
+    ) -> dict[str, Any]:
+        """Return one page of the project's volumes (``listNetworkVolumes``).
+
+        :param newest_first: order by creation time and id descending (the ``newest-first``
+            dialect) instead of ascending.
+        """
         with self._lock:
             now = self._clock.now()
             scoped = [
@@ -67,7 +74,7 @@ class Store:
             ]
             if query.available:
                 scoped = [volume for volume in scoped if volume.status == "bound"]
-            scoped.sort(key=Volume.sort_key)
+            scoped.sort(key=Volume.sort_key, reverse=newest_first)
             start = (query.page - 1) * query.limit
             page = [volume.to_dict() for volume in scoped[start : start + query.limit]]
         return {
@@ -145,6 +152,51 @@ class Store:
                 volume, now, f"extension requested: resizing {volume.actual_size_gb} -> {size_gb} GB"
             )
             return volume.to_dict()
+
+    def shift(self, org_id: str, project_id: str) -> tuple[str, str] | None:
+        """Replace the project's oldest ``shift-…`` volume with a new one (the ``shifting`` dialect).
+
+        Stands for another client deleting and creating volumes while this one pages. The oldest
+        alive volume of the project whose name starts with ``shift-`` (whatever a list filter
+        would show) is removed at once, even if mounted, and a new volume named ``shift-`` plus
+        10 hex digits is created now, with the same size, region, mode and status (a ``pending``
+        one binds after ``bind_delay``; scripted outcomes are left for the test's own volumes),
+        so the total stays the same. Returns ``(deleted id, created id)``, or ``None`` when the
+        project has no such volume.
+        """
+        bind_delay = self._settings().bind_delay
+        with self._lock:
+            now = self._clock.now()
+            foreign = [
+                volume
+                for volume in list(self._volumes.values())
+                if volume.org_id == org_id
+                and volume.project_id == project_id
+                and volume.name.startswith(SHIFT_PREFIX)
+                and self._alive(volume, now)
+            ]
+            if not foreign:
+                return None
+            oldest = min(foreign, key=Volume.sort_key)
+            del self._volumes[oldest.id]
+            self._record(oldest, now, "deleted by another client (shifting dialect)")
+            volume = Volume(
+                id=str(uuid.uuid4()),
+                org_id=org_id,
+                project_id=project_id,
+                name=f"{SHIFT_PREFIX}{secrets.token_hex(5)}",
+                region_id=oldest.region_id,
+                size_gb=oldest.size_gb,
+                volume_mode=oldest.volume_mode,
+                plan_id=oldest.plan_id,
+                created_at=now,
+                updated_at=now,
+                status=oldest.status,
+                bind_at=now + bind_delay if oldest.status == "pending" else None,
+            )
+            self._volumes[volume.id] = volume
+            self._record(volume, now, f"created by another client (shifting dialect): {volume.status}")
+            return oldest.id, volume.id
 
     # -- admin operations -----------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ class Exchange:
     :param response_body: the whole response body the client received.
     :param fault: the kind of the fault rule applied to the request, if one fired.
     :param operation: the operation id the journal records (``None``: not an API operation).
+    :param dialect: the server's dialect when the request arrived (``("native",)`` by default),
+        so that a checker can allow what a dialect adds, e.g. unknown fields under ``extra-fields``.
     """
 
     method: str
@@ -56,6 +58,7 @@ class Exchange:
     response_body: bytes
     fault: str | None
     operation: str | None
+    dialect: tuple[str, ...] = ("native",)
 
     def request_header(self, name: str) -> str | None:
         """Return the first request header called ``name`` (any case), or ``None``."""
@@ -94,6 +97,7 @@ class Tap:
         *,
         fault: str | None,
         operation: str | None,
+        dialect: tuple[str, ...] = ("native",),
     ) -> None:
         self._observer = observer
         self._scope = scope
@@ -101,6 +105,7 @@ class Tap:
         self._send = send
         self._fault = fault
         self._operation = operation
+        self._dialect = dialect
         self._replay: list[Message] = []
         self._body = b""
         self._status: int | None = None
@@ -118,9 +123,10 @@ class Tap:
         *,
         fault: str | None,
         operation: str | None,
+        dialect: tuple[str, ...] = ("native",),
     ) -> Tap:
         """Return a tap for this request, its body already read."""
-        tap = cls(observer, scope, receive, send, fault=fault, operation=operation)
+        tap = cls(observer, scope, receive, send, fault=fault, operation=operation, dialect=dialect)
         await tap._read_body()
         return tap
 
@@ -176,4 +182,5 @@ class Tap:
             response_body=b"".join(self._chunks),
             fault=self._fault,
             operation=self._operation,
+            dialect=self._dialect,
         )

@@ -31,6 +31,8 @@ class EmulatorProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.component: Component | None = None
         self._session = requests.Session()
+        # The emulator refuses an admin state change that does not say JSON, bodiless ones too.
+        self._session.headers["Content-Type"] = "application/json"
 
     def start(self, *, bind_delay: float, resize_delay: float) -> None:
         command = [

@@ -9,7 +9,9 @@ import requests
 
 
 def _admin(server, method, path, **kwargs):
-    return requests.request(method, f"{server.url}/_emulator{path}", timeout=10, **kwargs)
+    """Call the admin API as a well-behaved local program: JSON content type on every request."""
+    headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+    return requests.request(method, f"{server.url}/_emulator{path}", headers=headers, timeout=10, **kwargs)
 
 
 @pytest.mark.parametrize("outcome", ["failed", "terminated"])
