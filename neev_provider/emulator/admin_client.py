@@ -111,6 +111,11 @@ class EmulatorAdmin:
         )
         return rule
 
+    def faults(self) -> list[dict[str, Any]]:
+        """Return the installed fault rules, each with how often it ``fired``."""
+        rules: list[dict[str, Any]] = self._admin("GET", "/faults")["faults"]
+        return rules
+
     def clear_faults(self) -> None:
         """Remove every fault rule."""
         self._admin("DELETE", "/faults")

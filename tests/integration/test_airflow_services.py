@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 
 from neev_provider._compat import BaseTrigger
 from neev_provider.emulator import EmulatorServer
 from tests.integration.services import Airflow, airflow_services
 from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_3_PLUS
+from tests.support.task_process import talking_to, wait_until
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="needs Airflow 3's separate services")
 
@@ -176,54 +179,6 @@ def test_the_provider_is_listed(airflow: Airflow) -> None:
     assert "airflow-provider-neevcloud" in listed.stdout, listed.stderr
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.5)
-
-
-@pytest.mark.parametrize(
-    ("dag_id", "waiting_state"),
-    [
-        ("killed_create_in_worker", "running"),
-        pytest.param(
-            "killed_create_deferred",
-            "deferred",
-            marks=pytest.mark.skipif(
-                not hasattr(BaseTrigger, "on_kill"), reason="triggers get on_kill from Airflow 3.3 on"
-            ),
-        ),
-    ],
-    ids=["in-the-worker", "deferred"],
-)
-def test_a_create_killed_by_the_user_deletes_its_volume(
-    airflow: Airflow, emulator: EmulatorServer, dag_id: str, waiting_state: str
-) -> None:
-    emulator.configure(bind_delay=600)  # it would wait for ten minutes
-    airflow.wait_for_dag(dag_id)
-    run_id = airflow.start_dag(dag_id)
-    airflow.wait_for_task_state(dag_id, run_id, "create_volume", waiting_state)
-    _wait_until(lambda: len(emulator.volumes()) == 1, 60, "the volume was never created")
-    if waiting_state == "deferred":
-        # Killed before a triggerer picked the trigger up, no on_kill could run; that window is
-        # the reaper's. Here the user acts on a wait that is under way.
-        _wait_until(
-            lambda: any(
-                ".trigger." in name and "waiting for bound" in text
-                for name, text in airflow.task_logs(dag_id, run_id, "create_volume").items()
-            ),
-            60,
-            "the triggerer never ran the wait",
-        )
-
-    airflow.set_task_state(dag_id, run_id, "create_volume", "failed")
-
-    _wait_until(lambda: emulator.volumes() == [], 60, "the killed task left its volume behind")
-    assert [r["operation"] for r in emulator.requests()].count("createNetworkVolume") == 1
-
-
 @pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store arrived in Airflow 3.3")
 def test_a_first_try_creates_with_one_call_through_the_real_task_state_store(
     airflow: Airflow, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
@@ -242,3 +197,102 @@ def test_a_first_try_creates_with_one_call_through_the_real_task_state_store(
 
     assert run["state"] == "success", airflow.log("scheduler")[-3000:]
     assert [r["operation"] for r in emulator.requests()] == ["createNetworkVolume"]
+
+
+# -- a real task process killed through Airflow's supervisor ------------------------------------
+#
+# Marking a running task failed makes Airflow 3's supervisor send the task process SIGTERM and,
+# five seconds later, SIGKILL. The task runner's SIGTERM handler only calls on_kill (the task goes
+# on until the SIGKILL), so on_kill has those five seconds.
+
+KILL_DAG = "killed_create_with_teardown"
+
+
+def _clear_create(airflow: Airflow, run_id: str) -> None:
+    """What a user does with "Clear" on the create task: its next try (and its teardown) runs."""
+    body = {
+        "dry_run": False,
+        "dag_run_id": run_id,
+        "task_ids": ["create_volume"],
+        "include_downstream": True,
+        "only_failed": False,
+        "reset_dag_runs": True,
+    }
+    airflow.api("POST", f"/api/v2/dags/{KILL_DAG}/clearTaskInstances", json=body).raise_for_status()
+
+
+def _task_process(airflow: Airflow, emulator: EmulatorServer) -> Any:
+    port = int(emulator.url.rsplit(":", 1)[1])
+    found: list[Any] = []
+
+    def connected() -> bool:
+        found[:] = [talking_to([airflow.processes["scheduler"].pid], port)]
+        return found[0] is not None
+
+    wait_until(connected, 60, "no task process is talking to the emulator", every=0.02)
+    return found[0]
+
+
+def test_a_create_killed_during_its_post_leaves_nothing_after_the_next_try(
+    airflow: Airflow, emulator: EmulatorServer
+) -> None:
+    emulator.configure(bind_delay=1.0)
+    # The POST is held 8 s before the emulator commits it, whatever happens to the client meanwhile.
+    emulator.inject("latency", operation="createNetworkVolume", seconds=8.0)
+    airflow.wait_for_dag(KILL_DAG)
+    run_id = airflow.start_dag(KILL_DAG)
+    # A once-only rule leaves the list when it fires: the POST has arrived and is being held.
+    wait_until(lambda: emulator.faults() == [], 60, "the create never POSTed", every=0.02)
+    task = _task_process(airflow, emulator)
+
+    started = time.monotonic()
+    airflow.set_task_state(KILL_DAG, run_id, "create_volume", "failed")
+    ended = wait_until(lambda: not psutil.pid_exists(task.pid), 30, "the task outlived its kill", every=0.02)
+    # No id was known: on_kill looked its own name up once, found nothing yet, and the POST then
+    # committed after the task was gone. The volume is left for the next try.
+    wait_until(lambda: len(emulator.volumes()) == 1, 30, "the held POST never committed", every=0.1)
+    committed = time.monotonic() - started
+
+    _clear_create(airflow, run_id)
+    run = airflow.wait_for_run(KILL_DAG)
+
+    assert run["state"] == "success", airflow.log("scheduler")[-3000:]
+    assert emulator.volumes() == []
+    assert [r["operation"] for r in emulator.requests()].count("createNetworkVolume") == 1  # adopted
+    print(
+        f"\nKILL during the POST: task process gone {ended:.2f} s after the kill; the POST committed "
+        f"{committed:.2f} s after it; the next try adopted that volume and its teardown deleted it"
+    )
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["in-the-worker", "deferred"])
+def test_a_create_killed_while_it_waits_deletes_its_volume_within_the_kill_window(
+    airflow: Airflow, emulator: EmulatorServer, deferrable: bool
+) -> None:
+    if deferrable and not hasattr(BaseTrigger, "on_kill"):
+        pytest.skip("triggers get on_kill from Airflow 3.3 on")
+    dag_id = "killed_create_deferred" if deferrable else "killed_create_in_worker"
+    emulator.configure(bind_delay=600)  # it would wait for ten minutes
+    airflow.wait_for_dag(dag_id)
+    run_id = airflow.start_dag(dag_id)
+    airflow.wait_for_task_state(dag_id, run_id, "create_volume", "deferred" if deferrable else "running")
+    wait_until(lambda: len(emulator.volumes()) == 1, 60, "the volume was never created", every=0.05)
+    if deferrable:
+        # Killed before a triggerer picked the trigger up, no on_kill could run; that window is
+        # the reaper's. Here the user acts on a wait that is under way.
+        wait_until(
+            lambda: any(
+                ".trigger." in name and "waiting for bound" in text
+                for name, text in airflow.task_logs(dag_id, run_id, "create_volume").items()
+            ),
+            60,
+            "the triggerer never ran the wait",
+            every=0.5,
+        )
+
+    airflow.set_task_state(dag_id, run_id, "create_volume", "failed")
+    deleted = wait_until(lambda: emulator.volumes() == [], 60, "the killed task left its volume", every=0.02)
+
+    assert [r["operation"] for r in emulator.requests()].count("createNetworkVolume") == 1
+    where = "in the triggerer" if deferrable else "in the worker"
+    print(f"\nKILL while waiting {where}: volume deleted {deleted:.2f} s after the task was marked failed")
