@@ -6,7 +6,7 @@ Two situations, two budgets:
   volumes leak, so :func:`delete_owned_volume` tries again with backoff for a bounded time, then
   says exactly which volume is left;
 - the task is killed: Airflow sends SIGKILL about five seconds after SIGTERM, so
-  :func:`kill_cleanup` makes one attempt of at most :data:`KILL_CLEANUP_SECONDS` and leaves the
+  ``kill_cleanup`` makes one attempt of at most ``KILL_CLEANUP_SECONDS`` and leaves the
   rest to the next try (which finds the volume under its own name) or to the reaper.
 """
 

@@ -162,7 +162,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         """Delete the volume this try created and has not handed on, in one bounded attempt.
 
         Airflow sends SIGKILL a few seconds after SIGTERM, so this makes one try of at most
-        :data:`~neev_provider.client.cleanup.KILL_CLEANUP_SECONDS` and leaves the rest to the
+        ``KILL_CLEANUP_SECONDS`` (3 s) and leaves the rest to the
         next try (which finds its own volume by its default name) or to the reaper. Killed while
         its POST was out, the task does not know the volume's id: under its own default name it
         looks the name up once and deletes what bears it; under a name the user gave it cannot
