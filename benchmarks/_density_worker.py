@@ -19,10 +19,10 @@ from typing import Any
 
 import psutil
 
-from neev_provider.client.readiness import Target
-from neev_provider.client.waiting import VolumeWatch, WaitOutcome, await_volume
+from neev_provider.client import AsyncNeevCloudClient, NeevCloudError
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers import NeevVolumeTrigger
+from neev_provider.volumes.wait import Target, VolumeWatch, WaitOutcome
 
 LAG_TICK = 0.02
 STARTED = "neev-density: every wait has read once"
@@ -86,11 +86,18 @@ class Probe:
 
 
 async def baseline_wait(volume_id: str, poll: float, deadline: float) -> dict[str, Any]:
-    """The trigger before the registry: its own hook, client, pool and GET loop."""
-    client = await NeevCloudHook().get_async_client()
-    async with client:
+    """The trigger before shared clients: its own hook, connection lookup, client, pool and GET loop."""
+    config, _ = await NeevCloudHook().aget_config()
+    async with AsyncNeevCloudClient(config) as client:
         watch = VolumeWatch(volume_id, Target.BOUND, deadline=deadline, poll_interval=poll)
-        return (await await_volume(client, watch)).to_event()
+        while True:
+            try:
+                outcome = watch.observe(await client.find_volume(volume_id))
+            except NeevCloudError as error:
+                outcome = watch.observe_error(error)
+            if outcome is not None:
+                return outcome.to_event()
+            await asyncio.sleep(watch.next_delay())
 
 
 async def shared_wait(volume_id: str, poll: float, deadline: float) -> dict[str, Any]:

@@ -97,7 +97,7 @@ nitpick_ignore_regex = [
 # (Reported for the docstrings to name them fully; each entry can go once they do.)
 _MEANT = {
     # neev_provider/client/models.py, Page: "One page of :meth:`list_volumes`."
-    "list_volumes": "neev_provider.client.sync.NeevCloudClient.list_volumes",
+    "list_volumes": "neev_provider.client._sync.NeevCloudClient.list_volumes",
 }
 
 
@@ -135,13 +135,13 @@ def _resolve_short_names(
 # undocumented neev_provider name still fails the build.
 _INTERNAL = {
     "neev_provider.client.auth.Auth",  # ClientConfig.auth: TokenAuth or LoginAuth
-    "ApiCall",  # neev_provider.client.endpoints
+    "ApiCall",  # neev_provider.client._calls
     "ApiCall.parse_response",
     "error_from_response",  # neev_provider.client.errors
-    "evaluate",  # neev_provider.client.readiness
+    "evaluate",  # neev_provider.volumes.wait
     "Tap",  # neev_provider.emulator.tap
     "resume_state",  # neev_provider.operators.base
-    "Store",  # neev_provider.client.records: the get/set of Airflow's task state store
+    "Store",  # neev_provider.volumes.records: the get/set of Airflow's task state store
     "SharedClient",  # neev_provider.triggers.registry
     "RECHECK_SECONDS",
     "names_missing_resource",  # neev_provider.client.errors: the one rule for "404 means gone"

@@ -86,7 +86,7 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "integer",
                         "example": "10",
                         "default": "3",
-                    }
+                    },
                 },
             }
         },

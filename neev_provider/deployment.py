@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from neev_provider._compat import conf
 from neev_provider.client import validation
-from neev_provider.client.naming import default_volume_name
+from neev_provider.volumes.naming import default_volume_name
 
 
 def deployment_id() -> str:

@@ -20,7 +20,7 @@ from neev_provider._compat import AirflowException, AirflowFailException
 from neev_provider.client.errors import NeevCloudValidationError
 
 if TYPE_CHECKING:
-    from neev_provider.client.waiting import WaitOutcome
+    from neev_provider.volumes.wait import WaitOutcome
 
 
 F = TypeVar("F", bound=Callable[..., Any])

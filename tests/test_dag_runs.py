@@ -200,9 +200,9 @@ def test_example_reap_orphaned_volumes_keeps_what_is_young_or_named(
     airflow_db: None, instant_emulator: EmulatorServer
 ) -> None:
     from neev_provider.client import CreateVolumeRequest
-    from neev_provider.client.naming import default_volume_name
     from neev_provider.deployment import deployment_id
     from neev_provider.hooks.neevcloud import NeevCloudHook
+    from neev_provider.volumes.naming import default_volume_name
 
     client = NeevCloudHook().client
     names = (

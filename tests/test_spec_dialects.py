@@ -125,7 +125,7 @@ def expected_default_name(ti: TaskInstance) -> str:
     try:  # names scoped to the Airflow deployment, where the provider has them
         from neev_provider.deployment import task_volume_name
     except ImportError:  # the original four-part name (its signature differs between versions)
-        naming: Any = importlib.import_module("neev_provider.client.naming")
+        naming: Any = importlib.import_module("neev_provider.volumes.naming")
         return str(naming.default_volume_name(ti.dag_id, ti.task_id, ti.run_id, ti.map_index))
     return str(task_volume_name(ti))
 

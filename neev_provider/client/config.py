@@ -8,7 +8,7 @@ from functools import cached_property
 from neev_provider import __version__
 from neev_provider.client import validation
 from neev_provider.client.auth import Auth
-from neev_provider.client.endpoints import ProjectScope
+from neev_provider.client.models import ProjectScope
 from neev_provider.client.retry import RetryPolicy
 
 DEFAULT_HOST = "https://api.ai.neevcloud.com"
@@ -29,7 +29,7 @@ class ClientConfig:
     :param verify: TLS verification: ``True``, ``False`` or the path of a CA bundle.
     :param retry: the retry policy for every call.
     :param call_timeout: seconds one call may take in all, its retries and their waits included
-        (see :mod:`~neev_provider.client.budget`). Default: room for every attempt to use its
+        (see ``CallBudget`` in ``neev_provider.client.retry``). Default: room for every attempt to use its
         full ``timeout`` and for the longest ``Retry-After`` wait before each retry.
     :param label: names this configuration in error messages, e.g. ``connection
         'neevcloud_default'`` (the hook sets it).

@@ -17,18 +17,22 @@
         │   └── VolumeInUseError     400, the volume is attached to a running resource
         ├── AuthenticationError      401
         ├── PermissionDeniedError    403
-        ├── NotFoundError            404, the API's answer that the resource asked for does not exist
-        ├── EndpointNotFoundError    404 that is not about the resource: the URL itself is wrong
+        ├── NotFoundError            404, the resource asked for does not exist
+        ├── EndpointNotFoundError    404 where not even the project's list is served: a wrong URL
         ├── ConflictError            409
         ├── RateLimitError           429 (``retry_after`` in seconds, when sent)
         ├── ServerError              5xx
         └── UnexpectedStatusError    a status the call does not document (a redirect, another 2xx)
 
-:func:`error_from_response` is the one place that turns an HTTP answer into this tree, and
-:func:`names_missing_resource` the one rule that tells "the volume does not exist" from
-"this URL does not exist". No message or ``repr`` here ever contains a request's headers or
-body, so credentials cannot leak through an exception; values and the API's own words are
-shortened, so a hostile or mistaken 100 kB value never becomes a 100 kB message.
+:func:`error_from_response` is the one place that turns an HTTP answer into this tree, by
+status, as the spec states its rules; the API's wording is quoted, never read. Two statuses
+need more than the status: a ``400`` on a delete is the spec's "in use" (the call says so), and a
+``404`` on a volume's own path means "this volume does not exist" only once a request of the
+same project proved the route itself is served (the clients make that check; until then it is
+an :class:`EndpointNotFoundError`). No message or ``repr`` here ever contains a request's
+headers or body, and :meth:`NeevCloudError.scrub` removes every form of the credentials from
+what a server echoed back; values and the API's own words are shortened, so a hostile or
+mistaken 100 kB value never becomes a 100 kB message.
 
 Errors raised by a client call carry a ``context`` naming the configuration (for the hook:
 the Airflow connection) and what the caller asked for, e.g. ``connection 'neevcloud_default':
@@ -38,20 +42,20 @@ deleting volume 3f2b… in org 'org-a', project 'prj-b'``; ``str(error)`` starts
 from __future__ import annotations
 
 import email.utils
+import json
 import os
-import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
-from neev_provider.client.body import loads_or_none
+from neev_provider.client._body import loads_or_none
 
 _EXCERPT_CHARS = 160
 # The API's own message is quoted up to this length; a longer one is cut.
 _API_MESSAGE_CHARS = 500
 # A value is shown in a message up to this length (its repr); a longer one is cut and its length said.
 _SHOWN_CHARS = 80
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 def shown(value: object) -> str:
@@ -83,6 +87,19 @@ class NeevCloudError(Exception):
     def set_context(self, context: str) -> None:
         """Say where the error happened; an outer call (what the user asked for) replaces an inner one."""
         self.context = context
+
+    def scrub(self, secrets: Iterable[str]) -> None:
+        """Remove every form of ``secrets`` from what the error holds (a server may echo them).
+
+        Its arguments (the message), its string attributes and ``details`` are rewritten in place.
+        """
+        forms = secret_forms(secrets)
+        if not forms:
+            return
+        self.args = tuple(_scrubbed(arg, forms) for arg in self.args)
+        for name, value in vars(self).items():
+            if isinstance(value, str | dict | list | tuple):
+                setattr(self, name, _scrubbed(value, forms))
 
 
 class NeevCloudValidationError(NeevCloudError, ValueError):
@@ -269,15 +286,15 @@ class PermissionDeniedError(NeevCloudAPIError):
 
 
 class NotFoundError(NeevCloudAPIError):
-    """404 - The API says the requested resource does not exist (see :func:`names_missing_resource`)."""
+    """404 - The requested resource does not exist (its route proven served: see the module docstring)."""
 
 
 class EndpointNotFoundError(NeevCloudAPIError):
-    """404 - An answer that does not say the resource is missing: the URL itself does not exist.
+    """404 - The URL itself does not exist: not even the project's volume list is served there.
 
-    A route 404 of the gateway, an HTML page, or an error about something else: the host (a path
-    prefix too many), the ``org_id`` or the ``project_id`` is wrong, or a proxy answered. It is
-    deliberately not a :class:`NotFoundError`, so that nothing reads it as "the volume is gone".
+    The host (a path prefix too many), the ``org_id`` or the ``project_id`` is wrong, or a proxy
+    answered. It is deliberately not a :class:`NotFoundError`, so that nothing reads it as "the
+    volume is gone".
     """
 
 
@@ -309,8 +326,6 @@ _BY_STATUS: dict[int, type[NeevCloudAPIError]] = {
     409: ConflictError,
     429: RateLimitError,
 }
-
-_IN_USE = re.compile(r"\bin[ _-]use\b", re.IGNORECASE)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -361,36 +376,6 @@ def _fields_from_body(body: bytes, content_type: str) -> tuple[str | None, str, 
     )
 
 
-def names_missing_resource(body: bytes, resource_id: str | None) -> bool:
-    """Whether a 404's body is the API's own word that the resource asked for does not exist.
-
-    The one rule behind "404 means gone", for the sync and the async client alike. The spec
-    answers a missing volume with its ``ErrorResponse`` (``code`` and ``message`` strings, an
-    optional ``details`` object); the emulator's is ``{"code": "not_found", "message": "volume
-    \"<id>\" not found", "details": {"volume": "<id>"}}``. So the body must be that envelope,
-    must not describe a route (a ``details.path``, or "route" in the message: what a gateway
-    answers for a URL it does not serve), and, when a resource id is given, must be about it:
-    name that id, or name no id at all and speak of a volume. Anything else (an HTML page, a
-    gateway's route 404, another envelope, an error about another id) is not "gone", since
-    reading it so would make a delete report success while the volume lives on.
-    """
-    payload = loads_or_none(body)
-    if not isinstance(payload, dict):
-        return False
-    message, code, details = payload.get("message"), payload.get("code"), payload.get("details", {})
-    if not isinstance(message, str) or not isinstance(code, str) or not isinstance(details, dict):
-        return False
-    if "path" in details or "route" in message.lower():
-        return False
-    if resource_id is None:
-        return True
-    texts = [message, *(str(value) for value in details.values() if isinstance(value, str | int))]
-    named = {match.lower() for text in texts for match in _UUID.findall(text)}
-    if named:
-        return resource_id.lower() in named
-    return resource_id in texts or "volume" in message.lower()
-
-
 def _unexpected_status(status: int, headers: Mapping[str, str], method: str, url: str) -> str:
     if 300 <= status < 400:
         location = _shorten(headers.get("location", "") or "nowhere", _EXCERPT_CHARS)
@@ -409,34 +394,26 @@ def error_from_response(
     *,
     method: str = "",
     url: str = "",
-    resource_id: str | None = None,
-    not_found_hint: str | None = None,
+    by_status: Mapping[int, type[NeevCloudAPIError]] | None = None,
+    hint: str | None = None,
 ) -> NeevCloudAPIError:
     """Map an error answer to the exception class for its status.
 
     :param headers: the response headers; looked up case-insensitively by the caller's mapping.
-    :param resource_id: the id a 404 must name to mean "not found" (see :func:`names_missing_resource`).
-    :param not_found_hint: what to check, added to the message of a :class:`NotFoundError`.
+    :param by_status: the call's own reading of a status, from the spec (a delete's ``400`` is
+        :class:`VolumeInUseError`), before the general one.
+    :param hint: what to check or do next, added to the message.
     """
     code, message, details = _fields_from_body(body, headers.get("content-type", ""))
     cls: type[NeevCloudAPIError]
-    hint = None
-    if status >= 500:
+    if by_status and status in by_status:
+        cls = by_status[status]
+    elif status >= 500:
         cls = ServerError
     elif status < 400:
         cls, message = UnexpectedStatusError, _unexpected_status(status, headers, method, url)
-    elif status == 404 and names_missing_resource(body, resource_id):
-        cls, hint = NotFoundError, not_found_hint
-    elif status == 404:
-        cls = EndpointNotFoundError
-        hint = (
-            "This is not the API's answer for the resource asked for: the URL does not exist. Check the "
-            "host (the gateway only, such as https://api.ai.neevcloud.com) and the org_id and project_id"
-        )
     else:
         cls = _BY_STATUS.get(status, NeevCloudAPIError)
-    if cls is BadRequestError and (code == "volume_in_use" or _IN_USE.search(message)):
-        cls = VolumeInUseError
     return cls(
         status,
         message,
@@ -448,6 +425,51 @@ def error_from_response(
         url=url,
         hint=hint,
     )
+
+
+def route_not_served(error: NeevCloudAPIError) -> EndpointNotFoundError:
+    """The 404 of a volume path whose route the probe found missing too: the URL is wrong."""
+    route = EndpointNotFoundError(
+        error.status,
+        error.message,
+        code=error.code,
+        details=error.details,
+        request_id=error.request_id,
+        method=error.method,
+        url=error.url,
+        hint=(
+            "Not even the project's volume list is served there: the URL does not exist. Check the "
+            "host (the gateway only, such as https://api.ai.neevcloud.com) and the org_id and project_id"
+        ),
+    )
+    route.context = error.context
+    return route
+
+
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form in which a server may echo a secret: as is, JSON-escaped, URL-encoded.
+
+    Longest first, so that a form containing another is replaced whole.
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret or len(secret) < 4:  # too short to tell from ordinary text
+            continue
+        escaped = json.dumps(secret)[1:-1]
+        forms.update({secret, escaped, escaped.replace("/", "\\/"), quote(secret, safe=""), quote(secret)})
+    return sorted(forms, key=len, reverse=True)
+
+
+def _scrubbed(value: Any, forms: list[str]) -> Any:
+    if isinstance(value, str):
+        for form in forms:
+            value = value.replace(form, "***")
+        return value
+    if isinstance(value, dict):
+        return {_scrubbed(k, forms): _scrubbed(v, forms) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrubbed(item, forms) for item in value)
+    return value
 
 
 def exception_chain(error: BaseException) -> list[BaseException]:

@@ -1,8 +1,10 @@
-"""Typed views of the Storage API's answers.
+"""Typed views of the Storage API's answers, and what a request names.
 
 Parsing is tolerant: unknown fields are kept in ``raw`` and ignored otherwise, optional
 fields may be missing, and a status value the client does not know yet becomes
-``UNKNOWN`` instead of an error. Only a missing required field is refused.
+``UNKNOWN`` instead of an error. Only a missing required field is refused; in a list, such an
+item is set aside (``Page.unparsed``), so that one malformed volume of somebody else's does
+not make the whole project unreadable.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
+from neev_provider.client import validation
 from neev_provider.client.errors import UnexpectedResponseError
+
+STORAGE_PREFIX = "/storage/api/v1beta1"
 
 
 class VolumeStatus(str, enum.Enum):
@@ -203,9 +209,11 @@ def _refuse_other_envelope(data: Mapping[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of :meth:`~neev_provider.client.sync.NeevCloudClient.list_volumes`.
+    """One page of :meth:`~neev_provider.client.NeevCloudClient.list_volumes`.
 
     :param reported_page: the page number the API said it answered (``current_page``), if it did.
+    :param unparsed: the items that are not volumes as the spec describes them (a required
+        field missing), as sent; ``unparsed_reason`` says what was wrong with the first.
     """
 
     volumes: tuple[Volume, ...]
@@ -214,14 +222,8 @@ class Page:
     total_items: int | None
     total_pages: int | None
     reported_page: int | None = None
-
-    @property
-    def next_page(self) -> int | None:
-        """The number of the page after this one, or ``None`` on the last page."""
-        if self.total_pages is not None:
-            return self.page + 1 if self.page < self.total_pages else None
-        # Without a pagination block, a full page is the only hint that more may follow.
-        return self.page + 1 if len(self.volumes) >= self.limit else None
+    unparsed: tuple[Mapping[str, Any], ...] = ()
+    unparsed_reason: str | None = None
 
     @classmethod
     def from_api(cls, data: object, *, page: int, limit: int) -> Page:
@@ -245,11 +247,89 @@ class Page:
             raise UnexpectedResponseError(f"'pagination' is not an object (got {type(pagination).__name__})")
         info: Mapping[str, Any] = pagination or {}
         reported = _optional_int(info.get("current_page"))
+        volumes, unparsed, reason = _parse_items(items)
         return cls(
-            volumes=tuple(Volume.from_api(item) for item in items),
+            volumes=tuple(volumes),
             page=reported or page,
             limit=_optional_int(info.get("items_per_page")) or limit,
             total_items=_optional_int(info.get("total_items")),
             total_pages=_optional_int(info.get("total_pages")),
             reported_page=reported,
+            unparsed=tuple(unparsed),
+            unparsed_reason=reason,
         )
+
+
+def _parse_items(items: list[Any]) -> tuple[list[Volume], list[Mapping[str, Any]], str | None]:
+    volumes: list[Volume] = []
+    unparsed: list[Mapping[str, Any]] = []
+    reason = None
+    for item in items:
+        try:
+            volumes.append(Volume.from_api(item))
+        except UnexpectedResponseError as error:
+            unparsed.append(item if isinstance(item, Mapping) else {"item": item})
+            reason = reason or str(error)
+    return volumes, unparsed, reason
+
+
+@dataclass(frozen=True)
+class ProjectScope:
+    """The organisation and project every Storage call is made in."""
+
+    org_id: str
+    project_id: str
+
+    def __post_init__(self) -> None:
+        validation.scope_id(self.org_id, "org_id")
+        validation.scope_id(self.project_id, "project_id")
+
+    def describe(self) -> str:
+        """Return ``org 'org-a', project 'prj-b'``, for messages."""
+        return f"org {self.org_id!r}, project {self.project_id!r}"
+
+    @property
+    def volumes_path(self) -> str:
+        """The collection path, ``/storage/api/v1beta1/orgs/{org}/projects/{project}/volumes``."""
+        org, project = quote(self.org_id, safe=""), quote(self.project_id, safe="")
+        return f"{STORAGE_PREFIX}/orgs/{org}/projects/{project}/volumes"
+
+
+@dataclass(frozen=True)
+class CreateVolumeRequest:
+    """The body of a create call, checked when it is built.
+
+    :param attached_to: AIRuntime instances as ``{"instance_id", "instance_name", "instance_type"}``.
+    """
+
+    size_gb: int
+    region_id: str
+    volume_mode: str = "filesystem"
+    name: str | None = None
+    mount_path: str | None = None
+    attached_to: tuple[Mapping[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        validation.size_gb(self.size_gb)
+        validation.non_empty(self.region_id, "region_id", max_length=validation.MAX_ID_CHARS)
+        validation.volume_mode(self.volume_mode)
+        if self.name is not None:
+            validation.volume_name(self.name)
+        if self.mount_path is not None:
+            validation.mount_path(self.mount_path)
+        validation.attached_to(self.attached_to)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``NetworkVolumeRequest`` body."""
+        body: dict[str, Any] = {
+            "sizeGB": self.size_gb,
+            "regionID": self.region_id,
+            "volumeMode": self.volume_mode,
+        }
+        if self.name is not None:
+            body["name"] = self.name
+        if self.mount_path is not None:
+            body["mountPath"] = self.mount_path
+        if self.attached_to:
+            body["attachedTo"] = validation.attached_to(self.attached_to)
+        return body

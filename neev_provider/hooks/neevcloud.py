@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import replace
@@ -15,8 +16,7 @@ from neev_provider._compat import (
     aget_extras,
     mask_secret,
 )
-from neev_provider.client.config import ClientConfig
-from neev_provider.client.errors import NeevCloudError
+from neev_provider.client import ClientConfig, NeevCloudError
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.hooks.connection import (
     ConnectionFields,
@@ -30,8 +30,7 @@ from neev_provider.hooks.connection import (
 from neev_provider.hooks.form import HOOK_UI_FIELD_BEHAVIOUR, connection_form_widgets
 
 if TYPE_CHECKING:
-    from neev_provider.client.aio import AsyncNeevCloudClient
-    from neev_provider.client.sync import NeevCloudClient
+    from neev_provider.client import NeevCloudClient
 
 
 class NeevCloudHook(BaseHook):
@@ -89,13 +88,12 @@ class NeevCloudHook(BaseHook):
         :raises ~neev_provider.client.errors.NeevCloudConfigurationError: listing every problem
             of the connection (and of the overrides) at once.
         """
-        return client_config(
-            self._fields,
-            org_id=self.org_id,
-            project_id=self.project_id,
-            on_token=mask_secret,
-            label=self.label,
+        config = client_config(
+            self._fields, org_id=self.org_id, project_id=self.project_id, on_token=_mask, label=self.label
         )
+        for secret in config.auth.secrets():
+            _mask(secret)
+        return config
 
     def region_for(self, region_id: str | None) -> str:
         """Return the region of a new volume: ``region_id``, else the connection's ``region_id`` extra.
@@ -127,8 +125,8 @@ class NeevCloudHook(BaseHook):
         :param max_retries: retries instead of the connection's.
         """
         # Imported here: requests loads when a task first calls the API, not when a DAG is parsed.
+        from neev_provider.client import NeevCloudClient
         from neev_provider.client.retry import RetryPolicy
-        from neev_provider.client.sync import NeevCloudClient
 
         config = self.get_config()
         if timeout is not None:
@@ -165,20 +163,11 @@ class NeevCloudHook(BaseHook):
             raise
         fields = _fields_of(connection, self.neev_conn_id, extra=await aget_extras(connection))
         config = client_config(
-            fields, org_id=self.org_id, project_id=self.project_id, on_token=mask_secret, label=self.label
+            fields, org_id=self.org_id, project_id=self.project_id, on_token=_mask, label=self.label
         )
+        for secret in config.auth.secrets():
+            _mask(secret)
         return config, fingerprint(fields)
-
-    async def get_async_client(self) -> AsyncNeevCloudClient:
-        """Return a new async client of its own; the caller closes it.
-
-        Triggers do not use this: they share one client per connection through
-        :mod:`neev_provider.triggers.registry`.
-        """
-        from neev_provider.client.aio import AsyncNeevCloudClient
-
-        config, _ = await self.aget_config()
-        return AsyncNeevCloudClient(config)
 
     # -- Airflow UI and CLI ---------------------------------------------------------
 
@@ -195,7 +184,8 @@ class NeevCloudHook(BaseHook):
             return False, str(error)
         config = self.client.config
         count = "?" if page.total_items is None else page.total_items
-        return True, f"Connected to {config.host}: project {config.project_id} has {count} volume(s)"
+        note = " TLS certificate verification is OFF (verify=false)." if config.verify is False else ""
+        return True, f"Connected to {config.host}: project {config.project_id} has {count} volume(s).{note}"
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -247,3 +237,17 @@ def _explain_unreadable_connection(conn_id: str, label: str) -> None:
         extra_error=extra_problem(document.get("extra")),
     )
     client_config(fields, label=label)
+
+
+def _mask(secret: str) -> None:
+    """Register a derived secret (a normalised token, a login token) with Airflow's masker.
+
+    In the triggerer's event loop it is done in a worker thread: masking may wait on the process
+    that supervises the triggerer, which must not block the loop.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        mask_secret(secret)
+        return
+    loop.run_in_executor(None, mask_secret, secret)

@@ -15,10 +15,9 @@ from neev_provider.hooks import DEFAULT_CONN_ID
 # Only what a DAG file needs is imported here: the DAG processor parses files again and again,
 # and the client, the trigger and the hook are needed only when a task runs.
 if TYPE_CHECKING:
-    from neev_provider.client.readiness import Target
-    from neev_provider.client.sync import NeevCloudClient
-    from neev_provider.client.waiting import WaitOutcome
+    from neev_provider.client import NeevCloudClient
     from neev_provider.hooks.neevcloud import NeevCloudHook
+    from neev_provider.volumes.wait import Target, WaitOutcome
 
 #: XCom key of ``{"volume_id": ..., "created": bool}`` that the create operator pushes: whether
 #: this task instance created the volume (``False``: it adopted one that existed). A delete fed
@@ -105,7 +104,7 @@ class NeevVolumeBaseOperator(NeevHookMixin, BaseOperator):
         """Wait for ``target`` here, or defer and resume in ``method_name`` with the outcome's event.
 
         Deferring does not return: Airflow later calls ``method_name(context, event=...)``, which
-        rebuilds the outcome with :meth:`~neev_provider.client.waiting.WaitOutcome.from_event`
+        rebuilds the outcome with ``WaitOutcome.from_event``
         and its own state with :func:`resume_state`. The deferral carries a scheduler-side
         ``timeout`` too, so the task ends even if no triggerer runs.
 
@@ -113,8 +112,8 @@ class NeevVolumeBaseOperator(NeevHookMixin, BaseOperator):
         :param timeout: this wait's own limit, instead of the operator's ``timeout``.
         :param delete_on_kill: the trigger deletes the volume if the user kills the task (3.3+).
         """
-        from neev_provider.client.waiting import VolumeWatch, wait_for_volume
         from neev_provider.triggers.volume import NeevVolumeTrigger
+        from neev_provider.volumes.wait import VolumeWatch, wait_for_volume
 
         started = time.time() if started_at is None else started_at
         deadline = started + (self.timeout if timeout is None else timeout)

@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from neev_provider._compat import Context
 from neev_provider.assets import announce_volume
 from neev_provider.client import validation
-from neev_provider.client.cleanup import (
-    DEFAULT_CLEANUP_SECONDS,
-    KILL_CLEANUP_SECONDS,
-    delete_owned_volume,
-    kill_cleanup,
-)
 from neev_provider.client.errors import NeevCloudValidationError, VolumeNotReusableError
 from neev_provider.exceptions import NeevVolumeConflictError, no_retry_for_bad_input, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state
+from neev_provider.volumes.cleanup import (
+    DEFAULT_CLEANUP_SECONDS,
+    KILL_CLEANUP_SECONDS,
+    delete_owned_volume,
+    kill_cleanup,
+)
 
 # What only a running task needs is imported where it is used: DAG files import this module
 # every time they are parsed (see neev_provider.operators.base).
 if TYPE_CHECKING:
-    from neev_provider.client.endpoints import CreateVolumeRequest
-    from neev_provider.client.ensure import IfExists, VolumeEnsurer
+    from neev_provider.client import CreateVolumeRequest
     from neev_provider.client.models import Volume
-    from neev_provider.client.records import CreateMemory
-    from neev_provider.client.waiting import WaitOutcome
+    from neev_provider.volumes.create import VolumeEnsurer
+    from neev_provider.volumes.records import CreateRecord
+    from neev_provider.volumes.wait import WaitOutcome
 
 DEFAULT_SETTLE_WINDOW = 30.0
+
+
+#: The values of ``if_exists``.
+IfExists = Literal["reuse", "fail"]
 
 
 class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
@@ -140,7 +144,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                 ensurer.converge(volume.id)
             self._unreturned_volume_id = None
             return volume.to_dict()
-        from neev_provider.client.readiness import Target
+        from neev_provider.volumes.wait import Target
 
         resume = {"owned": ensured.owned, "ambiguous": ensured.ambiguous, "name": request.name}
         outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
@@ -151,7 +155,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event, on the same path as a wait in the worker."""
-        from neev_provider.client.waiting import WaitOutcome
+        from neev_provider.volumes.wait import WaitOutcome
 
         outcome = WaitOutcome.from_event(event or {})
         resume = resume_state(event)
@@ -186,9 +190,9 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     # -- steps -----------------------------------------------------------------------------------
 
     def _request(self, context: Context) -> CreateVolumeRequest:
-        from neev_provider.client.endpoints import CreateVolumeRequest
-        from neev_provider.client.naming import looks_generated
+        from neev_provider.client import CreateVolumeRequest
         from neev_provider.deployment import task_volume_name
+        from neev_provider.volumes.naming import looks_generated
 
         if self.name and looks_generated(self.name):
             raise NeevCloudValidationError(
@@ -210,7 +214,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         )
 
     def _ensurer(self, context: Context, request: CreateVolumeRequest) -> VolumeEnsurer:
-        from neev_provider.client.ensure import SettlePolicy, VolumeEnsurer
+        from neev_provider.volumes.create import SettlePolicy, VolumeEnsurer
 
         def hold(volume: Volume, owned: bool) -> None:
             self._unreturned_volume_id, self._posting_name = (volume.id if owned else None), None
@@ -234,18 +238,18 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
             ),
             on_volume=hold,
             on_posting=posting,
-            memory=self._memory(context),
+            record=self._record(context),
             logger=self.log,
         )
 
-    def _memory(self, context: Context) -> CreateMemory | None:
+    def _record(self, context: Context) -> CreateRecord | None:
         """The task instance's durable create record: Airflow 3.3's task state store, if present."""
-        from neev_provider.client.records import CreateMemory
+        from neev_provider.volumes.records import CreateRecord
 
         store = context.get("task_state_store")
         if store is None:
             return None
-        return CreateMemory(store, first_try=context["ti"].try_number == 1, logger=self.log)
+        return CreateRecord(store, first_try=context["ti"].try_number == 1, logger=self.log)
 
     def _finish(
         self, context: Context, outcome: WaitOutcome, resume: Mapping[str, Any]
@@ -264,8 +268,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     def _converge(self, context: Context, volume_id: str, name: str) -> None:
         """Remove a late twin an ambiguous create may have left, now that the wait is over."""
-        from neev_provider.client.ensure import remove_twins
         from neev_provider.deployment import task_volume_name
+        from neev_provider.volumes.create import remove_twins
 
         name = name or self.name or task_volume_name(context["ti"])
         remove_twins(self.client, name, volume_id, own_name=self.name is None, logger=self.log)

@@ -16,7 +16,7 @@ from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, 
 
 # The wait machinery loads when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
-    from neev_provider.client.waiting import WaitOutcome
+    from neev_provider.volumes.wait import WaitOutcome
 
 DEFAULT_DETACH_TIMEOUT = 10 * 60.0
 
@@ -78,7 +78,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     @no_retry_for_bad_input
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger's event: a detach wait retries the delete, a gone wait ends."""
-        from neev_provider.client.waiting import WaitOutcome
+        from neev_provider.volumes.wait import WaitOutcome
 
         outcome = WaitOutcome.from_event(event or {})
         resume = resume_state(event)
@@ -129,7 +129,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                 result_of(outcome, task=self.task_id)
         self.log.info("Deleted volume %s", volume_id)
         if self.wait_for_completion:
-            from neev_provider.client.readiness import Target
+            from neev_provider.volumes.wait import Target
 
             # The name travels in the event, for the DROP lineage of a delete that resumes elsewhere.
             resume = {"volume_name": name} if name else None
@@ -138,7 +138,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     def _wait_detached(
         self, context: Context, volume_id: str, detach_started: float, name: str | None
     ) -> WaitOutcome:
-        from neev_provider.client.readiness import Target
+        from neev_provider.volumes.wait import Target
 
         # The detach wait has its own deadline; the operator's timeout bounds the wait until gone.
         return self.wait(
@@ -151,7 +151,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         )
 
     def _give_up_in_use(self) -> None:
-        from neev_provider.client.readiness import describe
+        from neev_provider.volumes.wait import describe
 
         volume = self.client.find_volume(validation.volume_id(self.volume_id))
         mounted = "; ".join(a.describe() for a in volume.mounted_attachments) if volume else "unknown"

@@ -22,7 +22,7 @@ from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
 # The wait machinery loads when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
     from neev_provider.client.models import Volume
-    from neev_provider.client.readiness import Target
+    from neev_provider.volumes.wait import Target
 
 # What to do when the volume is already larger than the target.
 IfLarger = Literal["succeed", "fail"]
@@ -71,7 +71,7 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger's event: check the outcome, then take the next step."""
-        from neev_provider.client.waiting import WaitOutcome
+        from neev_provider.volumes.wait import WaitOutcome
 
         result_of(WaitOutcome.from_event(event or {}), task=self.task_id)
         requested = bool(resume_state(event).get("requested"))
@@ -79,7 +79,7 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     def _advance(self, context: Context, *, requested: bool) -> dict[str, Any] | None:
         """Take the next step towards the target; returns once the volume is there."""
-        from neev_provider.client.readiness import Target
+        from neev_provider.volumes.wait import Target
 
         volume_id = validation.volume_id(self.volume_id)
         target = validation.size_gb(validation.whole_number(self.size_gb, "size_gb"))
@@ -112,7 +112,7 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
     ) -> Target | Literal["extend"] | None:
         """Return what to wait for, ``"extend"`` to request the extension, or ``None`` when done."""
         from neev_provider.client.models import ExtensionStatus, VolumeStatus
-        from neev_provider.client.readiness import Target, describe
+        from neev_provider.volumes.wait import Target, describe
 
         if volume.status.is_failure:
             raise NeevVolumeFailedError(

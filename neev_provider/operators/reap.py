@@ -10,15 +10,15 @@ from typing import Any
 from neev_provider._compat import BaseOperator, Context
 from neev_provider.client import validation
 from neev_provider.client.errors import NeevCloudValidationError
-from neev_provider.client.reaper import (
+from neev_provider.exceptions import NeevVolumeError, no_retry_for_bad_input
+from neev_provider.hooks import DEFAULT_CONN_ID
+from neev_provider.operators.base import NeevHookMixin
+from neev_provider.volumes.reap import (
     DEFAULT_MAX_DELETIONS,
     ReapRules,
     check_max_age,
     check_max_deletions,
 )
-from neev_provider.exceptions import NeevVolumeError, no_retry_for_bad_input
-from neev_provider.hooks import DEFAULT_CONN_ID
-from neev_provider.operators.base import NeevHookMixin
 
 DEFAULT_MAX_AGE = timedelta(days=1)
 
@@ -78,8 +78,8 @@ class NeevReapVolumesOperator(NeevHookMixin, BaseOperator):
 
     @no_retry_for_bad_input
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from neev_provider.client.reaper import reap
         from neev_provider.deployment import deployment_id
+        from neev_provider.volumes.reap import reap
 
         client = self.hook.client
         rules = ReapRules(

@@ -17,8 +17,8 @@ from neev_provider._compat import (
     default_deferrable,
 )
 from neev_provider.client import validation
-from neev_provider.client.budget import seconds
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
+from neev_provider.client.retry import seconds
 from neev_provider.exceptions import no_retry_for_bad_input, result_of
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
@@ -107,9 +107,8 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
             return None
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from neev_provider.client.readiness import Failed, Ready, Target, evaluate
         from neev_provider.client.retry import is_transient
-        from neev_provider.client.waiting import WaitOutcome
+        from neev_provider.volumes.wait import Failed, Ready, Target, WaitOutcome, evaluate
 
         volume_id = validation.volume_id(self.volume_id)
         min_size = self._min_size()
@@ -181,7 +180,7 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
     @no_retry_for_bad_input
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event, through the same path as the operators."""
-        from neev_provider.client.waiting import WaitOutcome
+        from neev_provider.volumes.wait import WaitOutcome
 
         outcome = WaitOutcome.from_event(event or {})
         if outcome.status == "timeout":

@@ -1,8 +1,7 @@
-"""Airflow triggers for NeevCloud."""
+"""Airflow triggers for NeevCloud, and what the triggerer shares between them."""
 
 from __future__ import annotations
 
-from neev_provider.triggers.registry import ClientRegistry
 from neev_provider.triggers.volume import NeevVolumeTrigger
 
-__all__ = ["ClientRegistry", "NeevVolumeTrigger"]
+__all__ = ["NeevVolumeTrigger"]

@@ -8,18 +8,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from neev_provider._compat import BaseTrigger, TriggerEvent
-from neev_provider.client.cleanup import KILL_CLEANUP_SECONDS
-from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError, NotFoundError
-from neev_provider.client.readiness import Target
-from neev_provider.client.waiting import VolumeWatch, WaitOutcome
+from neev_provider.client import NeevCloudError, NeevCloudValidationError, NotFoundError
 from neev_provider.hooks.neevcloud import NeevCloudHook
-from neev_provider.triggers.registry import ClientRegistry, ConnectionSetupError
+from neev_provider.triggers.clients import ConnectionSetupError, SharedClient, SharedClients
+from neev_provider.triggers.reads import watch_volume
+from neev_provider.volumes.cleanup import KILL_CLEANUP_SECONDS
+from neev_provider.volumes.wait import Target, VolumeWatch, WaitOutcome
 
 
 class NeevVolumeTrigger(BaseTrigger):
     """Poll a volume until it reaches ``target``; fire exactly one event.
 
-    The event is :meth:`~neev_provider.client.waiting.WaitOutcome.to_event`: ``status`` is
+    The event is ``WaitOutcome.to_event``: ``status`` is
     ``success`` (with the volume), ``failed`` (the API reports a failure), ``timeout`` or
     ``error``, plus ``resume``: whatever the deferring task needs to go on. The resume step
     reads its state from the event only, never from ``next_kwargs`` (which ``dag.test()`` on
@@ -117,7 +117,8 @@ class NeevVolumeTrigger(BaseTrigger):
             self.log.info("The task was killed while waiting: deleted its volume %s", self.volume_id)
 
     async def _delete(self) -> None:
-        async with ClientRegistry.current().lease(self.neev_conn_id, self.org_id, self.project_id) as shared:
+        async with SharedClients.current().lease(self.neev_conn_id, self.org_id, self.project_id) as shared:
+            assert shared.client is not None  # a lease is ready
             await shared.client.delete_volume(self.volume_id)
 
     async def _wait(self) -> WaitOutcome:
@@ -134,11 +135,13 @@ class NeevVolumeTrigger(BaseTrigger):
         except NeevCloudError as error:
             # Arguments a deferring task could not have produced (edited in the database, say).
             return WaitOutcome("error", self.volume_id, str(error))
-        # Every trigger of this connection in this triggerer shares one client and one poll loop.
-        lease = ClientRegistry.current().lease(self.neev_conn_id, self.org_id, self.project_id)
+        # Every trigger of this connection in this triggerer shares one client and its batched reads.
+        lease = SharedClients.current().lease(self.neev_conn_id, self.org_id, self.project_id)
         try:
             async with lease as shared:
-                return await shared.poller.wait(watch, org_id=self.org_id, project_id=self.project_id)
+                assert shared.reads is not None  # a lease is ready
+                scope = (self.org_id, self.project_id)
+                return await watch_volume(shared.reads, watch, scope, renew=lambda: _renewed(shared))
         except ConnectionSetupError as error:
             # A missing or broken connection is reported as an event: a raising trigger fails
             # generically, with no word of what to fix. The error names the connection already.
@@ -146,3 +149,11 @@ class NeevVolumeTrigger(BaseTrigger):
             # the host of the next try.
             retryable = not isinstance(error.__cause__, NeevCloudValidationError)
             return WaitOutcome("error", self.volume_id, str(error), retryable=retryable)
+
+
+async def _renewed(shared: SharedClient) -> bool:
+    """After a 401: whether reading the connection again gave new credentials to try."""
+    try:
+        return await shared.renew()
+    except ConnectionSetupError:
+        return False

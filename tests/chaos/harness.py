@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neev_provider.client.naming import default_volume_name
 from neev_provider.deployment import deployment_id
 from neev_provider.emulator import EmulatorServer, EmulatorSettings
 from neev_provider.operators import (
@@ -28,6 +27,7 @@ from neev_provider.operators import (
     NeevDeleteVolumeOperator,
     NeevExtendVolumeOperator,
 )
+from neev_provider.volumes.naming import default_volume_name
 from tests.chaos.capture import captured_output
 from tests.chaos.plan import Plan, Task, draw_plans, fault_rules
 from tests.chaos.runner import TaskResult, TaskRunner

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from neev_provider.client import Page, UnexpectedResponseError
-from neev_provider.client.body import MAX_BODY_BYTES, BodyReader, decode_json
+from neev_provider.client import ClientConfig, NeevCloudClient, Page, TokenAuth, UnexpectedResponseError
+from neev_provider.client._body import MAX_BODY_BYTES, BodyReader, decode_json
+from neev_provider.client._paging import PageWalk
 from neev_provider.client.errors import (
     EndpointNotFoundError,
     NotFoundError,
     error_from_response,
-    names_missing_resource,
 )
-from neev_provider.client.paging import PageWalk
+from tests.hostile.bad_server import Answer, BadServer, Request, json_answer
 
 VID = "3f2b6c1e-8a4d-4f7e-9c1b-2d5e6f7a8b9c"
 OTHER = "0b6f0c7e-0000-4000-8000-000000000000"
@@ -25,34 +25,45 @@ def _body(payload: Any) -> bytes:
     return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
 
 
-@pytest.mark.parametrize(
-    ("payload", "gone"),
-    [
-        # The emulator's answer, which is the spec's ErrorResponse for that volume.
-        ({"code": "not_found", "message": f'volume "{VID}" not found', "details": {"volume": VID}}, True),
-        ({"code": "NOT_FOUND", "message": "network volume not found"}, True),
-        ({"code": "not_found", "message": "not found", "details": {"volume_id": VID.upper()}}, True),
-        (
-            {"code": "not_found", "message": f"no route matches GET /x/{VID}", "details": {"path": "/x"}},
-            False,
-        ),
-        ({"code": "not_found", "message": f'volume "{OTHER}" not found'}, False),
-        ({"code": "not_found", "message": "project not found"}, False),
-        ({"message": "no Route matched with those values"}, False),
-        ({"error": "not found"}, False),
-        ({"code": "not_found", "message": "volume not found", "details": "x"}, False),
-        (b"<html>404 Not Found</html>", False),
-        (b"", False),
-        ([1, 2], False),
-    ],
-)
-def test_only_the_apis_own_not_found_for_the_volume_means_gone(payload: Any, gone: bool) -> None:
-    body = _body(payload)
-    assert names_missing_resource(body, VID) is gone
-    error = error_from_response(404, {}, body, method="GET", url="http://h/x", resource_id=VID)
-    assert type(error) is (NotFoundError if gone else EndpointNotFoundError)
-    if not gone:
-        assert "the URL does not exist" in str(error)
+NOT_FOUND_BODIES = [
+    {"code": "not_found", "message": f'volume "{VID}" not found', "details": {"volume": VID}},
+    {"code": "NOT_FOUND", "message": "resource not found"},
+    {"code": "not_found", "message": f"no route matches GET /x/{VID}", "details": {"path": "/x"}},
+    {"code": "not_found", "message": f'volume "{OTHER}" not found'},
+    {"message": "no Route matched with those values"},
+    b"<html>404 Not Found</html>",
+    b"",
+]
+
+
+@pytest.mark.parametrize("body", NOT_FOUND_BODIES, ids=range(len(NOT_FOUND_BODIES)))
+@pytest.mark.parametrize("route_served", [True, False], ids=["route-served", "route-missing"])
+def test_a_404_on_a_volume_means_gone_when_the_projects_route_is_served_whatever_its_words(
+    body: Any, route_served: bool
+) -> None:
+    """The status rule, never the wording: the list of the same project proves the route."""
+    listing = json_answer({"volumes": [], "pagination": {"total_items": 0}})
+
+    def route(request: Request) -> Answer:
+        if request.path.endswith("/volumes") and route_served:
+            return listing
+        return Answer(404, _body(body), {"Content-Type": "application/json"})
+
+    with BadServer() as server:
+        server.serve(route)
+        client = NeevCloudClient(
+            ClientConfig(org_id="o", project_id="p", auth=TokenAuth("t0ken-x"), host=server.url)
+        )
+        if route_served:
+            assert client.find_volume(VID) is None
+            with pytest.raises(NotFoundError):
+                client.delete_volume(VID)
+        else:
+            with pytest.raises(EndpointNotFoundError, match="the URL does not exist"):
+                client.find_volume(VID)
+        probes = [r for r in server.requests if r.path.endswith("/volumes")]
+        assert len(probes) == 1  # proven once, then known; a missing route is asked again each time
+        assert error_from_response(404, {}, _body(body)).__class__ is NotFoundError
 
 
 def test_a_list_in_another_envelope_is_an_error_not_an_empty_list() -> None:

@@ -29,15 +29,19 @@ def test_status_maps_to_class(status: int, cls: type[errors.NeevCloudAPIError]) 
     assert type(error) is cls
 
 
-def test_in_use_is_recognised_by_code_or_message() -> None:
-    by_code = error_from_response(400, {}, b'{"code": "volume_in_use", "message": "nope"}')
-    by_message = error_from_response(
-        400, {}, b'{"code": "bad_request", "message": "Volume is in use by vm-1"}'
+def test_in_use_is_the_deletes_400_whatever_its_words() -> None:
+    """The spec's status rule for a delete, never the message: generic words are "in use" too."""
+    delete_400 = {400: errors.VolumeInUseError}
+    generic = error_from_response(
+        400, {}, b'{"code": "BAD_REQUEST", "message": "bad request"}', by_status=delete_400
     )
-    other = error_from_response(400, {}, b'{"code": "bad_request", "message": "sizeGB too large"}')
-    assert isinstance(by_code, errors.VolumeInUseError)
-    assert isinstance(by_message, errors.VolumeInUseError)
-    assert not isinstance(other, errors.VolumeInUseError)
+    html = error_from_response(400, {}, b"<html>400</html>", by_status=delete_400)
+    elsewhere = error_from_response(
+        400, {}, b'{"code": "volume_in_use", "message": "Volume is in use by vm-1"}'
+    )
+    assert isinstance(generic, errors.VolumeInUseError)
+    assert isinstance(html, errors.VolumeInUseError)
+    assert type(elsewhere) is errors.BadRequestError  # a 400 of another call is not read from its words
 
 
 def test_alternative_error_shapes_are_read() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from neev_provider.client import ClientConfig, NeevCloudValidationError, TokenAuth, validation
-from neev_provider.client.budget import CallBudget, call_deadline
+from neev_provider.client.retry import CallBudget, call_deadline
 
 AUTH = TokenAuth("pat-nc-ok")
 

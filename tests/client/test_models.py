@@ -9,9 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from neev_provider.client import ExtensionStatus, Page, UnexpectedResponseError, Volume, VolumeStatus
+from neev_provider.client._paging import PageWalk
 from tests.support.spec import component
 from tests.support.strategies import from_schema
 
+OTHER_ID = "0b6f0c7e-0000-4000-8000-000000000001"
+THIRD_ID = "0b6f0c7e-0000-4000-8000-000000000002"
 MINIMAL: dict[str, Any] = {
     "id": "1d4f0a8e-5b7c-4e2a-9f3d-6c8b7a9e0f12",
     "name": "scratch",
@@ -76,20 +79,28 @@ def test_a_missing_required_field_is_named(field: str) -> None:
         Volume.from_api(data)
 
 
-def test_a_page_without_pagination_guesses_from_its_length() -> None:
-    full = Page.from_api({"volumes": [MINIMAL, MINIMAL]}, page=1, limit=2)
-    short = Page.from_api({"volumes": [MINIMAL]}, page=1, limit=2)
-    assert full.next_page == 2
-    assert short.next_page is None
+def test_a_walk_without_pagination_guesses_from_the_page_length() -> None:
+    walk = PageWalk(limit=2)
+    full = Page.from_api({"volumes": [MINIMAL, {**MINIMAL, "id": OTHER_ID}]}, page=1, limit=2)
+    short = Page.from_api({"volumes": [{**MINIMAL, "id": THIRD_ID}]}, page=2, limit=2)
+    assert walk.accept(1, full)[1] == 2
+    assert walk.accept(2, short)[1] is None
 
 
-def test_the_last_page_has_no_next() -> None:
+def test_a_walk_stops_at_the_last_page_it_is_told_of() -> None:
     page = Page.from_api(
         {
-            "volumes": [],
+            "volumes": [MINIMAL],
             "pagination": {"current_page": 3, "items_per_page": 2, "total_items": 5, "total_pages": 3},
         },
         page=3,
         limit=2,
     )
-    assert page.next_page is None
+    assert PageWalk(limit=2).accept(3, page) == ([page.volumes[0]], None)
+
+
+def test_a_malformed_item_is_set_aside_not_fatal() -> None:
+    page = Page.from_api({"volumes": [MINIMAL, {"id": OTHER_ID, "name": "foreign"}]}, page=1, limit=20)
+    assert [v.id for v in page.volumes] == [MINIMAL["id"]]
+    assert page.unparsed == ({"id": OTHER_ID, "name": "foreign"},)
+    assert "orgID" in str(page.unparsed_reason)

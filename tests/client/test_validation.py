@@ -10,10 +10,10 @@ from neev_provider.client import (
     ClientConfig,
     CreateVolumeRequest,
     NeevCloudValidationError,
+    ProjectScope,
     TokenAuth,
-    endpoints,
 )
-from neev_provider.client.endpoints import ProjectScope
+from neev_provider.client import _calls as endpoints
 
 SCOPE = ProjectScope("org-a", "prj-b")
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from neev_provider.client.naming import default_volume_name
+from neev_provider.volumes.naming import default_volume_name
 from tests.distributed import audit
 from tests.distributed.backends import PostgresServer, RedisServer
 from tests.distributed.chaos import CREATE_TASK, Victim, choose_victim

@@ -66,9 +66,12 @@ def test_test_connection_reports_a_wrong_token_without_showing_it(
     assert SECRET not in message
 
 
-def test_async_client_from_the_hook(connection: EmulatorServer) -> None:
+def test_the_async_configuration_reads_the_connection_off_the_loop(connection: EmulatorServer) -> None:
+    from neev_provider.client import AsyncNeevCloudClient
+
     async def run() -> int:
-        async with await NeevCloudHook().get_async_client() as client:
+        config, _ = await NeevCloudHook().aget_config()
+        async with AsyncNeevCloudClient(config) as client:
             page = await client.list_volumes(limit=1)
             return page.total_items or 0
 

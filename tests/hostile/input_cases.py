@@ -25,8 +25,6 @@ from neev_provider.client import (
 from neev_provider.client.errors import (
     NeevCloudConfigurationError,
 )
-from neev_provider.client.readiness import Target
-from neev_provider.client.waiting import VolumeWatch
 from neev_provider.exceptions import NeevVolumeFailedError
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.operators import (
@@ -35,6 +33,7 @@ from neev_provider.operators import (
     NeevExtendVolumeOperator,
 )
 from neev_provider.sensors import NeevVolumeSensor
+from neev_provider.volumes.wait import Target, VolumeWatch
 from tests.hostile.runner import Case, Env, Reported, context, open_api
 
 VID = "3f2b6c1e-8a4d-4f7e-9c1b-2d5e6f7a8b9c"

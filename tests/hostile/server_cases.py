@@ -7,13 +7,18 @@ retries unless a case says otherwise, so each call's deadline is 1 s.
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from neev_provider._compat import AirflowSensorTimeout
 from neev_provider.client import (
     AmbiguousRequestError,
+    AuthenticationError,
     CreateVolumeRequest,
     LoginAuth,
     NeevCloudError,
@@ -29,9 +34,9 @@ from neev_provider.client.errors import (
     EndpointNotFoundError,
     UnexpectedStatusError,
 )
-from neev_provider.client.readiness import Target
-from neev_provider.client.waiting import VolumeWatch, wait_for_volume
 from neev_provider.exceptions import NeevVolumeTimeoutError, result_of
+from neev_provider.triggers import NeevVolumeTrigger
+from neev_provider.volumes.wait import Target, VolumeWatch, wait_for_volume
 from tests.hostile.bad_server import (
     Answer,
     HangUp,
@@ -44,7 +49,7 @@ from tests.hostile.bad_server import (
     volume,
 )
 from tests.hostile.input_cases import LONG, OTHER, VID, create, delete, sensor
-from tests.hostile.runner import Case, Env, open_api
+from tests.hostile.runner import Case, Env, Reported, open_api
 
 SERVERS = "malformed servers"
 
@@ -68,7 +73,31 @@ def _http(status: str, headers: str, body: bytes = b"") -> bytes:
 _BOMB = gzip_bomb(16 * 1024 * 1024)
 
 
+# 512 MiB of zeros inside two gzip layers: under a kilobyte on the wire.
+_STACKED_BOMB = gzip.compress(gzip_bomb(512 * 1024 * 1024), compresslevel=9)
 _DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _reflect(request: Request, template: str) -> dict[str, Any]:
+    """An error body quoting back what the request carried, as a careless server does."""
+    header = request.headers.get("authorization", "")
+    return {"code": "unauthorized", "message": template.format(header=header), "details": {"got": header}}
+
+
+def _reflect_escaped(request: Request) -> Answer:
+    token = request.headers.get("authorization", "").partition(" ")[2]
+    escaped = json.dumps(token)[1:-1].replace("-", "\\u002d")
+    url = quote(token, safe="")
+    body = (
+        '{"code": "unauthorized", "message": "token '
+        + escaped
+        + ' is invalid", "details": {"url": "?t='
+        + url
+        + '"}}'
+    )
+    return Answer(401, body.encode(), {"Content-Type": "application/json"})
+
+
 _FULL_PAGE = [volume(f"00000000-0000-4000-8000-{index:012d}", f"v{index}") for index in range(100)]
 _A_VOLUME = json_answer(volume(VID))
 _BIG = b" " * (28 * 1024 * 1024)
@@ -164,11 +193,47 @@ _MALFORMED: list[
         1.0,
     ),
     (
+        "gzip inside gzip (a stacked bomb)",
+        _on("GET", lambda r: Answer(200, _STACKED_BOMB, {"Content-Encoding": "gzip, gzip"})),
+        _get,
+        UnexpectedResponseError,
+        ("encoded 'gzip, gzip'", "one gzip or deflate layer"),
+        {},
+        1.0,
+    ),
+    (
+        "an encoding the client never asked for (br)",
+        _on("GET", lambda r: Answer(200, b"\x0b\x02\x80{}\x03", {"Content-Encoding": "br"})),
+        _get,
+        UnexpectedResponseError,
+        ("encoded 'br'",),
+        {},
+        1.0,
+    ),
+    (
+        "a 401 quoting the Authorization header back",
+        _on("GET", lambda r: json_answer(_reflect(r, "rejected {header}"), 401)),
+        _get,
+        AuthenticationError,
+        ("HTTP 401",),
+        {},
+        1.0,
+    ),
+    (
+        "a 401 quoting the token JSON-escaped and URL-encoded",
+        _on("GET", lambda r: _reflect_escaped(r)),
+        _get,
+        AuthenticationError,
+        ("HTTP 401",),
+        {},
+        1.0,
+    ),
+    (
         "gzip that is not gzip",
         _on("GET", lambda r: Answer(200, b"not gzip at all", {"Content-Encoding": "gzip"})),
         _get,
-        NeevCloudTransportError,
-        ("[GET ",),
+        UnexpectedResponseError,
+        ("compressed body is broken",),
         {},
         1.0,
     ),
@@ -484,9 +549,29 @@ def _login_answer(env: Env, kind: str, body: Answer) -> Any:
         return api.list_volumes()
 
 
+_ECHOING_PASSWORD = 'hunter2/"secret'
+
+
+def _echo_login(request: Request) -> Answer:
+    """A FastAPI-style 422 that echoes its input, the password with it (JSON-escaped)."""
+    sent = json.loads(request.body)
+    detail = [{"loc": ["body", "password"], "msg": "weak password", "input": sent["password"]}]
+    return Answer(422, json.dumps({"detail": detail}).encode(), {"Content-Type": "application/json"})
+
+
 def _login_cases(kind: str) -> list[Case]:
     secrets = ("hunter2-secret", "tok-en")
+    escaped = (_ECHOING_PASSWORD, json.dumps(_ECHOING_PASSWORD)[1:-1], 'hunter2\\/\\"secret')
     return [
+        Case(
+            SERVERS,
+            f"a 422 on login echoing the password ({kind})",
+            lambda env: _login_echo(env, kind),
+            NeevCloudError,
+            ("HTTP 422", "weak password"),
+            reaches="server",
+            secrets=escaped,
+        ),
         Case(
             SERVERS,
             f"login answer's token holds a line break ({kind})",
@@ -506,6 +591,13 @@ def _login_cases(kind: str) -> list[Case]:
             secrets=secrets,
         ),
     ]
+
+
+def _login_echo(env: Env, kind: str) -> Any:
+    env.server.serve(_on("POST", _echo_login))
+    config = env.config(auth=LoginAuth("user@example.com", _ECHOING_PASSWORD))
+    with open_api(kind, config) as api:
+        return api.list_volumes()
 
 
 def _through_airflow(
@@ -539,7 +631,40 @@ def _wait_on(env: Env) -> Any:
         return result_of(wait_for_volume(api, watch), task="wait")
 
 
+def _trigger_event(env: Env, route: Route) -> Reported:
+    """Run a deferred wait against the server; its event's message is what Airflow stores."""
+    env.server.serve(route)
+    env.connect(to="server", timeout="1", max_retries="0")
+    trigger = NeevVolumeTrigger(volume_id=VID, target="bound", deadline=time.time() + 2, poll_interval=0.2)
+
+    async def events() -> list[Any]:
+        return [event.payload async for event in trigger.run()]
+
+    (event,) = asyncio.run(events())
+    return Reported(event["status"] == "success", f"{event['status']}: {event['message']}")
+
+
 AIRFLOW_SERVER_CASES = [
+    Case(
+        SERVERS,
+        "a deferred wait on a 401 that quotes the token: the event does not",
+        lambda env: _trigger_event(env, _on("GET", lambda r: json_answer(_reflect(r, "bad {header}"), 401))),
+        None,
+        ("HTTP 401",),
+        reaches="server",
+        limit=5.0,
+    ),
+    Case(
+        SERVERS,
+        "a deferred wait on a stacked gzip bomb",
+        lambda env: _trigger_event(
+            env, _on("GET", lambda r: Answer(200, _STACKED_BOMB, {"Content-Encoding": "gzip, gzip"}))
+        ),
+        None,
+        ("encoded 'gzip, gzip'",),
+        reaches="server",
+        limit=5.0,
+    ),
     _through_airflow(
         "delete on a server answering 404 HTML: not 'nothing to delete'",
         lambda r: Answer(404, b"<html>404</html>", {"Content-Type": "text/html"}),

@@ -9,13 +9,13 @@ import pytest
 
 from neev_provider._compat import AirflowFailException, TaskDeferred
 from neev_provider.client import NeevCloudValidationError
-from neev_provider.client.naming import default_volume_name, is_default_name
 from neev_provider.deployment import task_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeConflictError, NeevVolumeFailedError, NeevVolumeTimeoutError
 from neev_provider.links import XCOM_KEY
 from neev_provider.operators import NeevCreateVolumeOperator
 from neev_provider.triggers import NeevVolumeTrigger
+from neev_provider.volumes.naming import default_volume_name, is_default_name
 from tests.operators.conftest import POLL, FakeTaskInstance, calls, resume, run_deferrable
 
 

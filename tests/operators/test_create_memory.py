@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from neev_provider.client import CreateVolumeRequest
-from neev_provider.client.records import KEY
 from neev_provider.emulator import EmulatorServer
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.operators import NeevCreateVolumeOperator
+from neev_provider.volumes.records import KEY
 from tests.operators.conftest import FakeTaskInstance
 
 

@@ -14,11 +14,11 @@ import pytest
 
 from neev_provider._compat import AirflowFailException, TaskDeferred
 from neev_provider.client import CreateVolumeRequest
-from neev_provider.client.naming import default_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeError, NeevVolumeFailedError
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.operators import NeevCreateVolumeOperator
+from neev_provider.volumes.naming import default_volume_name
 from tests.operators.conftest import POLL, FakeTaskInstance, run_trigger
 
 

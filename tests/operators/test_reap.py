@@ -17,12 +17,12 @@ import time_machine
 
 from neev_provider._compat import AirflowFailException
 from neev_provider.client import CreateVolumeRequest
-from neev_provider.client.naming import default_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.emulator.connection import airflow_connection
 from neev_provider.exceptions import NeevVolumeError
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.operators import NeevReapVolumesOperator
+from neev_provider.volumes.naming import default_volume_name
 from tests.hostile.bad_server import Answer, BadServer, Request, json_answer, volume
 
 DEPLOYMENT = "ml-prod"

@@ -1,21 +1,33 @@
-"""Many waits, one client and one poll loop: shared clients, batched reads, exactly one event each."""
+"""Many waits, one client: shared clients, batched reads, each wait in its own log, exactly one event each.
+
+Each numbered defect of the shared machinery has a test here that fails on the poller this
+replaced: log lines in the wrong task (1), a lease handed a closed client (2), a long
+``Retry-After`` holding waits past their deadlines (3); the list walks (4, 5) are tested in
+``test_lookups.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from neev_provider.client import CreateVolumeRequest
+from neev_provider.client import AsyncNeevCloudClient, CreateVolumeRequest, Page
 from neev_provider.emulator import EmulatorServer
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers import NeevVolumeTrigger
-from neev_provider.triggers import registry as registry_module
-from neev_provider.triggers.registry import ClientRegistry
+from neev_provider.triggers import clients as clients_module
+from neev_provider.triggers.clients import SharedClients
+from neev_provider.triggers.reads import LIST_LIMIT, MAX_CONCURRENT_PAGES, BatchedReads, watch_volume
+from neev_provider.volumes.wait import Target, VolumeWatch
+from tests.client.conftest import make_config
 from tests.operators.conftest import calls, rebuild
 
 
@@ -41,6 +53,9 @@ async def first_events(group: list[NeevVolumeTrigger]) -> list[dict[str, Any]]:
     return [events[0] for events in results]
 
 
+# -- batching -------------------------------------------------------------------------------------
+
+
 def test_waits_in_one_project_are_read_with_list_calls(emulator: EmulatorServer) -> None:
     emulator.configure(bind_delay=1.2)
     ids = make_volumes(150)
@@ -51,7 +66,7 @@ def test_waits_in_one_project_are_read_with_list_calls(emulator: EmulatorServer)
     assert [e["status"] for e in events] == ["success"] * 150
     assert {e["volume_id"] for e in events} == set(ids)
     lists, gets = calls(emulator, "listNetworkVolumes"), calls(emulator, "getNetworkVolume")
-    # 150 waits, 2 pages per round, about 4 rounds in 1.2 s at 0.5 s: one GET each would be ~600.
+    # 150 waits on one grid, 2 pages per read, about 4 reads in 1.2 s at 0.5 s: one GET each would be ~600.
     assert gets == 0
     assert lists <= 4 * math.ceil(150 / 100) + 2
 
@@ -65,7 +80,7 @@ def test_a_few_waits_are_read_one_by_one(emulator: EmulatorServer) -> None:
 
     assert [e["status"] for e in events] == ["success", "success"]
     assert calls(emulator, "listNetworkVolumes") == 0
-    assert calls(emulator, "getNetworkVolume") >= 2
+    assert calls(emulator, "getNetworkVolume") >= 4  # each read at least twice: pending, then bound
 
 
 def test_each_wait_keeps_its_own_target_and_outcome(emulator: EmulatorServer) -> None:
@@ -85,38 +100,238 @@ def test_each_wait_keeps_its_own_target_and_outcome(emulator: EmulatorServer) ->
     assert [e["status"] for e in events] == ["success", "failed", "success", "timeout"]
 
 
+class ObservedClient(AsyncNeevCloudClient):
+    """The real async client, counting how many list calls are on the wire at once."""
+
+    in_flight = 0
+    most_in_flight = 0
+    pages_asked: list[int]
+
+    async def list_volumes(self, **kwargs: Any) -> Page:
+        type(self).in_flight += 1
+        type(self).most_in_flight = max(type(self).most_in_flight, type(self).in_flight)
+        self.pages_asked.append(kwargs["page"])
+        try:
+            return await super().list_volumes(**kwargs)
+        finally:
+            type(self).in_flight -= 1
+
+
+async def _watch_all(client: AsyncNeevCloudClient, ids: list[str], poll: float) -> list[Any]:
+    reads = BatchedReads(lambda: client)
+    deadline = time.time() + 30
+    watches = [VolumeWatch(vid, Target.BOUND, deadline=deadline, poll_interval=poll) for vid in ids]
+    try:
+        return await asyncio.gather(*(watch_volume(reads, watch) for watch in watches))
+    finally:
+        await client.aclose()
+
+
+def test_pages_the_last_batch_saw_are_read_together(emulator: EmulatorServer) -> None:
+    emulator.configure(bind_delay=1.0)
+    ids = make_volumes(LIST_LIMIT * 3 + 1)
+    # Each list answer takes a while, so that pages asked for together are seen overlapping.
+    emulator.inject("latency", operation="listNetworkVolumes", seconds=0.1)
+    client = ObservedClient(make_config(emulator))
+    client.pages_asked = []
+    ObservedClient.most_in_flight = 0
+
+    outcomes = asyncio.run(_watch_all(client, ids, poll=0.3))
+
+    assert [o.status for o in outcomes] == ["success"] * len(ids)
+    # The first batch learns how many pages there are one page at a time; later ones ask for
+    # them together, never more at once than the cap.
+    assert client.pages_asked[:4] == [1, 2, 3, 4]
+    assert ObservedClient.most_in_flight == MAX_CONCURRENT_PAGES
+
+
+def test_a_list_call_that_gives_up_delays_the_waits_without_failing_them(emulator: EmulatorServer) -> None:
+    emulator.configure(bind_delay=0.5)
+    ids = make_volumes(LIST_LIMIT * 3 + 1)
+    # Enough 503s for one list call to give up after its retries: that batch fails, the waits don't.
+    emulator.inject("status", status=503, operation="listNetworkVolumes", times=3)
+    client = ObservedClient(make_config(emulator))
+    client.pages_asked = []
+
+    outcomes = asyncio.run(_watch_all(client, ids, poll=0.3))
+
+    assert [o.status for o in outcomes] == ["success"] * len(ids)
+    statuses = [r["status"] for r in emulator.requests() if r["operation"] == "listNetworkVolumes"]
+    assert statuses.count(503) == 3
+
+
+def test_the_batch_threshold_is_a_configuration_option(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__NEEVCLOUD__POLL_BATCH_THRESHOLD", "50")  # more than the waits below
+    emulator.configure(bind_delay=0.6)
+    ids = make_volumes(10)
+    emulator.clear_requests()
+
+    events = asyncio.run(first_events(triggers(ids, poll_interval=0.3)))
+
+    assert [e["status"] for e in events] == ["success"] * 10
+    assert calls(emulator, "listNetworkVolumes") == 0
+    assert calls(emulator, "getNetworkVolume") >= 20  # each read at least twice, by GET
+
+
+# -- 1. each wait logs in its own context -----------------------------------------------------------
+
+#: What Airflow's triggerer routes a trigger's log lines by: a context variable of its task.
+TRIGGER_OF_TASK: contextvars.ContextVar[str] = contextvars.ContextVar("trigger_of_task", default="triggerer")
+
+
+class ContextRecorder(logging.Handler):
+    """Record each volume line with the context it was logged in, as the triggerer would route it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((TRIGGER_OF_TASK.get(), record.getMessage()))
+
+
+@pytest.fixture(name="recorder")
+def fixture_recorder() -> Iterator[ContextRecorder]:
+    recorder = ContextRecorder()
+    root = logging.getLogger()
+    root.addHandler(recorder)
+    level, root.level = root.level, logging.INFO
+    try:
+        yield recorder
+    finally:
+        root.removeHandler(recorder)
+        root.level = level
+
+
+def test_each_wait_logs_its_progress_in_its_own_context(
+    emulator: EmulatorServer, recorder: ContextRecorder
+) -> None:
+    emulator.configure(bind_delay=0.8)
+    ids = make_volumes(4)
+
+    async def in_its_own_context(trigger: NeevVolumeTrigger) -> dict[str, Any]:
+        TRIGGER_OF_TASK.set(trigger.volume_id)  # what the triggerer sets before running a trigger
+        trigger._log = logging.getLogger(f"trigger.{trigger.volume_id}")  # a stdlib logger, recorded
+        return (await first_events([trigger]))[0]
+
+    async def scenario() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(in_its_own_context(t) for t in triggers(ids, poll_interval=0.2)))
+
+    assert [e["status"] for e in asyncio.run(scenario())] == ["success"] * 4
+    progress = [(context, line) for context, line in recorder.lines if line.startswith("Volume ")]
+    for volume_id in ids:
+        mine = [context for context, line in progress if line.startswith(f"Volume {volume_id}")]
+        assert len(mine) >= 2  # pending, then bound
+        assert set(mine) == {volume_id}  # never in another wait's log, nor the triggerer's own
+
+
+# -- 2. leases without races ------------------------------------------------------------------------
+
+
+def test_a_lease_taken_while_the_last_one_is_released_gets_a_live_client(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new lease re-reads the connection (stale) while the last user leaves: no closed client."""
+    monkeypatch.setattr(clients_module, "RECHECK_SECONDS", 0.0)
+    reading = asyncio.Event
+    original = clients_module._read_connection
+
+    async def scenario() -> tuple[bool, bool, int]:
+        started, release = reading(), reading()
+
+        async def slow_read(key: Any) -> Any:
+            started.set()
+            await release.wait()
+            return await original(key)
+
+        shared = SharedClients.current()
+        first = shared.lease("neevcloud_default")
+        await first.__aenter__()
+        monkeypatch.setattr(clients_module, "_read_connection", slow_read)
+        second = asyncio.ensure_future(_use(shared))
+        await started.wait()  # the second lease is re-reading the connection
+        await first.__aexit__(None, None, None)  # the first user leaves meanwhile
+        release.set()
+        return await second
+
+    closed, registered, users = asyncio.run(scenario())
+    assert not closed
+    assert registered
+    assert users == 1
+
+
+async def _use(shared: SharedClients) -> tuple[bool, bool, int]:
+    async with shared.lease("neevcloud_default") as lease:
+        assert lease.client is not None
+        await lease.client.list_volumes(limit=1)  # a closed client would fail here
+        return lease.client.closed, ("neevcloud_default", None, None) in shared._clients, lease.users
+
+
+def test_a_lease_cancelled_while_the_client_is_built_leaves_nothing_open(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[AsyncNeevCloudClient] = []
+    original = clients_module._new_client
+
+    async def slow_build(config: Any) -> AsyncNeevCloudClient:
+        await asyncio.sleep(0)  # the lease is cancelled while this is under way
+        client = await original(config)
+        built.append(client)
+        return client
+
+    monkeypatch.setattr(clients_module, "_new_client", slow_build)
+
+    async def scenario() -> int:
+        shared = SharedClients.current()
+        task = asyncio.ensure_future(_use(shared))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return len(shared._clients)
+
+    assert asyncio.run(scenario()) == 0
+    assert [client.closed for client in built] == [True]
+
+
 def test_triggers_of_one_connection_share_one_client_and_close_it(emulator: EmulatorServer) -> None:
     emulator.configure(bind_delay=0.6)
     ids = make_volumes(5)
 
-    async def scenario() -> tuple[int, int, bool]:
-        registry = ClientRegistry.current()
-        tasks = [asyncio.ensure_future(first_events([t])) for t in triggers(ids)]
-        await asyncio.sleep(0.3)
-        shared = list(registry._clients.values())
-        clients, users = len(shared), shared[0].users
-        await asyncio.gather(*tasks)
-        return clients, users, shared[0].client._http.is_closed
+    async def scenario() -> tuple[int, int, bool, int]:
+        shared = SharedClients.current()
+        started = asyncio.Event()
+        original = BatchedReads.read
 
-    clients, users, closed = asyncio.run(scenario())
-    assert (clients, users) == (1, 5)
+        async def first_read(self: BatchedReads, volume_id: str, scope: Any) -> Any:
+            started.set()
+            return await original(self, volume_id, scope)
+
+        BatchedReads.read = first_read  # type: ignore[method-assign]
+        try:
+            tasks = [asyncio.ensure_future(first_events([t])) for t in triggers(ids)]
+            await started.wait()
+            entries = list(shared._clients.values())
+            await asyncio.gather(*tasks)
+        finally:
+            BatchedReads.read = original  # type: ignore[method-assign]
+        assert entries[0].client is not None
+        left = len([t for t in asyncio.all_tasks() if t is not asyncio.current_task()])
+        return len(entries), entries[0].users, entries[0].client.closed, left
+
+    clients, users, closed, tasks_left = asyncio.run(scenario())
+    assert (clients, users) == (1, 0)
     assert closed  # the last trigger to leave closed it
+    assert tasks_left == 0  # nothing of the shared reads lingers after its client
 
 
-def test_a_cancelled_trigger_returns_its_lease(emulator: EmulatorServer) -> None:
-    emulator.configure(bind_delay=60)
-    (volume_id,) = make_volumes(1)
+def test_shared_clients_are_per_event_loop() -> None:
+    async def current() -> SharedClients:
+        return SharedClients.current()
 
-    async def scenario() -> int:
-        registry = ClientRegistry.current()
-        task = asyncio.ensure_future(first_events(triggers([volume_id])))
-        await asyncio.sleep(0.3)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return len(registry)
-
-    assert asyncio.run(scenario()) == 0
+    assert asyncio.run(current()) is not asyncio.run(current())
 
 
 def test_a_rotated_token_is_picked_up_by_running_waits(
@@ -145,38 +360,52 @@ def test_a_rotated_token_is_picked_up_by_running_waits(
     assert 401 in statuses  # it did meet the expired token
 
 
-def test_a_rate_limit_pauses_the_shared_poller_once(emulator: EmulatorServer) -> None:
+def test_a_burst_of_waits_meeting_an_expired_token_logs_in_once(emulator: EmulatorServer) -> None:
+    emulator.configure(bind_delay=0)
+    ids = make_volumes(6)
+    config = make_config(
+        emulator,
+        auth=__import__("neev_provider.client", fromlist=["LoginAuth"]).LoginAuth(
+            "user@example.com", "emulator-password"
+        ),
+    )
+    emulator.clear_requests()
+
+    async def scenario() -> list[Any]:
+        async with AsyncNeevCloudClient(config) as client:
+            return await asyncio.gather(*(client.find_volume(vid) for vid in ids))
+
+    assert [v.id for v in asyncio.run(scenario())] == ids
+    assert calls(emulator, "login") == 1
+
+
+# -- 3. deadlines hold whatever the server says -------------------------------------------------
+
+
+def test_a_retry_after_of_an_hour_ends_waits_at_their_deadlines(emulator: EmulatorServer) -> None:
+    emulator.configure(bind_delay=600)
+    ids = make_volumes(3)
+    emulator.inject("status", status=429, retry_after=3600, operation="getNetworkVolume", rate=1.0)
+    emulator.inject("status", status=429, retry_after=3600, operation="listNetworkVolumes", rate=1.0)
+    deadline = time.time() + 5
+
+    started = time.monotonic()
+    events = asyncio.run(first_events(triggers(ids, deadline=deadline, poll_interval=0.5)))
+    took = time.monotonic() - started
+
+    assert [e["status"] for e in events] == ["timeout"] * 3
+    assert took < 5 + 4  # the deadline plus the read grace, whatever the server asked for
+
+
+def test_a_rate_limit_pauses_the_shared_reads_once(emulator: EmulatorServer) -> None:
     emulator.configure(bind_delay=0.5)
     ids = make_volumes(20)
     emulator.inject("status", status=429, retry_after=1, operation="listNetworkVolumes", times=4)
 
-    started = time.monotonic()
     events = asyncio.run(first_events(triggers(ids, poll_interval=0.2)))
 
     assert [e["status"] for e in events] == ["success"] * 20
-    assert time.monotonic() - started < 10  # one pause, not one per wait
     lists = [r for r in emulator.requests() if r["operation"] == "listNetworkVolumes"]
     assert sum(1 for r in lists if r["status"] == 429) == 4
-
-
-def test_registries_are_per_event_loop() -> None:
-    async def current() -> ClientRegistry:
-        return ClientRegistry.current()
-
-    assert asyncio.run(current()) is not asyncio.run(current())
-    assert registry_module.RECHECK_SECONDS > 0
-
-
-def test_the_batch_threshold_is_a_configuration_option(
-    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AIRFLOW__NEEVCLOUD__POLL_BATCH_THRESHOLD", "50")  # more than the waits below
-    emulator.configure(bind_delay=0.6)
-    ids = make_volumes(10)
-    emulator.clear_requests()
-
-    events = asyncio.run(first_events(triggers(ids, poll_interval=0.3)))
-
-    assert [e["status"] for e in events] == ["success"] * 10
-    assert calls(emulator, "listNetworkVolumes") == 0
-    assert calls(emulator, "getNetworkVolume") >= 10
+    # One pause for the batch, not a retry clock per wait: 20 waits paused cost no GETs.
+    assert calls(emulator, "getNetworkVolume") == 0

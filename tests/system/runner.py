@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from neev_provider.client import DEFAULT_HOST, ClientConfig, NeevCloudClient, TokenAuth, Volume
-from neev_provider.client.naming import default_volume_name
+from neev_provider.volumes.naming import default_volume_name
 from tests.support.airflow_cli import AirflowCLI, DagTestRun
 
 DAGS = Path(__file__).resolve().parent / "neevcloud"

@@ -44,7 +44,7 @@ from neev_provider.client import (
     NeevCloudClient,
     NotFoundError,
     TokenAuth,
-    endpoints,
+    _calls,
 )
 from neev_provider.client.auth import jwt_expiry
 from neev_provider.hooks.neevcloud import NeevCloudHook
@@ -195,7 +195,7 @@ with DAG(
         @task
         def check_login() -> dict[str, Any]:
             """Login mode: the answer's fields, and the Storage API accepts the token it gives."""
-            call = endpoints.login(*LOGIN)
+            call = _calls.login(*LOGIN)
             answer = requests.request(call.method, HOST + call.path, json=call.json, timeout=30)
             tokens = call.parse_response(
                 answer.status_code, answer.headers, answer.content, url=HOST + call.path

@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from neev_provider.client.logs import Logger
+from neev_provider.volumes.wait import Logger
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,14 @@ class Store(Protocol):
 
 
 @dataclass(frozen=True)
-class Shortcut:
+class NextStep:
     """How a try may skip the lookup: ``post`` at once, ``get`` a known volume, or ``lookup``."""
 
     action: Literal["post", "get", "lookup"]
     volume_id: str | None = None
 
 
-class CreateMemory:
+class CreateRecord:
     """The record of one task instance's creates in a durable store.
 
     :param store: the task state store.
@@ -58,21 +58,21 @@ class CreateMemory:
         self.first_try = first_try
         self.log = logger
 
-    def shortcut(self, name: str) -> Shortcut:
+    def next_step(self, name: str) -> NextStep:
         """Say what the record allows for creating the volume called ``name``."""
         try:
             record = self.store.get(KEY)
         except Exception as error:  # a store that fails proves nothing
             self.log.warning("Could not read this task's create record (%s); looking the name up", error)
-            return Shortcut("lookup")
+            return NextStep("lookup")
         if record is None:
-            return Shortcut("post") if self.first_try else Shortcut("lookup")
+            return NextStep("post") if self.first_try else NextStep("lookup")
         if not isinstance(record, dict) or record.get("name") != name:
-            return Shortcut("lookup")
+            return NextStep("lookup")
         volume_id = record.get("volume_id")
         if isinstance(volume_id, str) and not record.get("ambiguous"):
-            return Shortcut("get", volume_id)
-        return Shortcut("lookup")
+            return NextStep("get", volume_id)
+        return NextStep("lookup")
 
     def remember(self, name: str, volume_id: str | None, *, ambiguous: bool) -> None:
         """Record an intent (``volume_id`` None: a POST is about to be sent) or its result."""

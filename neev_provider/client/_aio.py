@@ -1,36 +1,34 @@
 """The asynchronous client, on an ``httpx.AsyncClient``; used by triggers.
 
-It runs the same calls, flow, retry policy, body cap and call budget as
-:mod:`neev_provider.client.sync`; an exchange is bounded by the budget with ``asyncio.wait_for``.
+It drives the same request steps, retry policy, body reader and call budget as
+:mod:`neev_provider.client._sync`; an exchange is bounded by the budget with ``asyncio.wait_for``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import tenacity
 
-from neev_provider.client import endpoints, validation
-from neev_provider.client.body import CHUNK_BYTES, BodyReader
-from neev_provider.client.budget import CallBudget, seconds
+from neev_provider.client import _calls, validation
+from neev_provider.client._body import CHUNK_BYTES, BodyReader
+from neev_provider.client._paging import LIST_LIMIT, PageWalk, all_volumes_steps, lookup_steps, pick_by_name
+from neev_provider.client._transport import request_headers, ssl_context
+from neev_provider.client.auth import RENEW, Send, Steps, renewal_steps, request_steps
 from neev_provider.client.config import ClientConfig
-from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
 from neev_provider.client.errors import (
     NeevCloudError,
     NeevCloudTimeoutError,
     NeevCloudTransportError,
-    NeevCloudValidationError,
     call_context,
     describe_network_failure,
     library_failure,
 )
-from neev_provider.client.flow import conversation, request_headers, secrets_of
-from neev_provider.client.models import Page, Volume
-from neev_provider.client.paging import PageWalk, named, pick_by_name
-from neev_provider.client.retry import resolve_final_error
+from neev_provider.client.models import CreateVolumeRequest, Page, ProjectScope, Volume
+from neev_provider.client.retry import CallBudget, resolve_final_error, seconds
 
 T = TypeVar("T")
 
@@ -55,9 +53,11 @@ class AsyncNeevCloudClient:
     ) -> None:
         self.config = config
         self._owns_http = http is None
-        self._http = http or _new_http(config)
+        self._http = http or httpx.AsyncClient(verify=ssl_context(config), timeout=config.timeout)
         # Looked up now, not at import, so that a test's patch of asyncio.sleep takes effect.
         self._sleep = sleep or asyncio.sleep
+        self._renewing = asyncio.Lock()
+        self._served: set[ProjectScope] = set()
 
     def __repr__(self) -> str:
         return (
@@ -76,6 +76,11 @@ class AsyncNeevCloudClient:
         if self._owns_http:
             await self._http.aclose()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the HTTP client is closed: no call can be made any more."""
+        return self._http.is_closed
+
     # -- the API ---------------------------------------------------------------------
 
     async def list_volumes(
@@ -89,30 +94,42 @@ class AsyncNeevCloudClient:
     ) -> Page:
         """Return one page of the project's volumes (``available=True``: only bound ones)."""
         scope = self.config.scope(org_id, project_id)
-        return await self._execute(endpoints.list_volumes(scope, page=page, limit=limit, available=available))
+        return await self._run(_calls.list_volumes(scope, page=page, limit=limit, available=available))
 
     async def iter_volumes(
         self,
         *,
-        limit: int = 100,
+        limit: int = LIST_LIMIT,
         available: bool | None = None,
         org_id: str | None = None,
         project_id: str | None = None,
     ) -> AsyncIterator[Volume]:
-        """Yield every volume of the project, fetching pages lazily.
+        """Yield every volume of the project (``available=True``: only bound ones), fetching pages lazily.
 
-        A server whose pages do not advance, or that has too many, ends the walk with an error
-        (see :class:`~neev_provider.client.paging.PageWalk`).
+        Each volume is yielded once, however the list shifts while it is read.
         """
-        walk = PageWalk(limit)
+        walk = PageWalk(limit, strict=False)
         page: int | None = 1
         while page is not None:
-            result = await self.list_volumes(
+            answer = await self.list_volumes(
                 page=page, limit=limit, available=available, org_id=org_id, project_id=project_id
             )
-            fresh, page = walk.accept(page, result)
+            fresh, page = walk.accept(page, answer)
             for volume in fresh:
                 yield volume
+
+    async def list_all_volumes(
+        self, *, org_id: str | None = None, project_id: str | None = None
+    ) -> list[Volume]:
+        """Return every volume of the project, from a walk the list did not change under."""
+        return await self._walk(all_volumes_steps(), "listing every volume", org_id, project_id)
+
+    async def find_volumes_by_name(
+        self, name: str, *, org_id: str | None = None, project_id: str | None = None
+    ) -> list[Volume]:
+        """Return every volume of the project called ``name`` (the API has no name filter: it lists)."""
+        validation.volume_name(name)
+        return await self._walk(lookup_steps(name), f"looking up volume {name!r}", org_id, project_id)
 
     async def find_volume_by_name(
         self, name: str, *, org_id: str | None = None, project_id: str | None = None
@@ -121,33 +138,20 @@ class AsyncNeevCloudClient:
 
         :raises DuplicateVolumeNameError: if several volumes have that name.
         """
-        return pick_by_name(await self.find_volumes_by_name(name, org_id=org_id, project_id=project_id), name)
-
-    async def find_volumes_by_name(
-        self, name: str, *, org_id: str | None = None, project_id: str | None = None
-    ) -> list[Volume]:
-        """Return every volume of the project called ``name`` (the API has no name filter: it lists)."""
-        validation.volume_name(name)
-        scope = self.config.scope(org_id, project_id)
-        try:
-            return named([v async for v in self.iter_volumes(org_id=org_id, project_id=project_id)], name)
-        except NeevCloudError as error:
-            error.set_context(
-                call_context(self.config.label, f"looking up volume {name!r} in {scope.describe()}")
-            )
-            raise
+        found = await self.find_volumes_by_name(name, org_id=org_id, project_id=project_id)
+        return pick_by_name(found, name)
 
     async def get_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
     ) -> Volume:
         """Return one volume. :raises NotFoundError: if it does not exist."""
-        return await self._execute(endpoints.get_volume(self.config.scope(org_id, project_id), volume_id))
+        return await self._run(_calls.get_volume(self.config.scope(org_id, project_id), volume_id))
 
     async def find_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
     ) -> Volume | None:
-        """Return one volume, or ``None`` if it does not exist (the API answers 404)."""
-        return await self._execute(endpoints.find_volume(self.config.scope(org_id, project_id), volume_id))
+        """Return one volume, or ``None`` if it does not exist."""
+        return await self._run(_calls.find_volume(self.config.scope(org_id, project_id), volume_id))
 
     async def create_volume(
         self, request: CreateVolumeRequest, *, org_id: str | None = None, project_id: str | None = None
@@ -156,56 +160,88 @@ class AsyncNeevCloudClient:
 
         :raises AmbiguousRequestError: if the POST may have created the volume although it failed.
         """
-        return await self._execute(endpoints.create_volume(self.config.scope(org_id, project_id), request))
+        return await self._run(_calls.create_volume(self.config.scope(org_id, project_id), request))
 
     async def extend_volume(
         self, volume_id: str, size_gb: int, *, org_id: str | None = None, project_id: str | None = None
     ) -> Volume:
         """Ask for a new total size; the resize runs asynchronously (``extension_status``)."""
         scope = self.config.scope(org_id, project_id)
-        return await self._execute(endpoints.extend_volume(scope, volume_id, size_gb))
+        return await self._run(_calls.extend_volume(scope, volume_id, size_gb))
 
     async def delete_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
     ) -> None:
         """Delete a volume. :raises VolumeInUseError: while a resource has it mounted."""
-        await self._execute(endpoints.delete_volume(self.config.scope(org_id, project_id), volume_id))
+        await self._run(_calls.delete_volume(self.config.scope(org_id, project_id), volume_id))
 
     # -- plumbing --------------------------------------------------------------------
 
-    async def _execute(self, call: ApiCall[T]) -> T:
-        flow = conversation(call, self.config.auth)
+    async def _walk(
+        self, steps: Generator[int, Page, list[Volume]], what: str, org_id: str | None, project_id: str | None
+    ) -> list[Volume]:
+        scope = self.config.scope(org_id, project_id)
         try:
-            step = next(flow)
+            page = next(steps)
             while True:
-                try:
-                    result: Any = await self._send_with_retry(*step)
-                except NeevCloudError as error:
-                    step = flow.throw(error)
-                else:
-                    step = flow.send(result)
+                answer = await self.list_volumes(
+                    page=page, limit=LIST_LIMIT, org_id=org_id, project_id=project_id
+                )
+                page = steps.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         except NeevCloudError as error:
+            error.set_context(call_context(self.config.label, f"{what} in {scope.describe()}"))
+            raise
+
+    async def _run(self, call: _calls.ApiCall[T]) -> T:
+        """Carry out one call: its steps (authorization, renewal, route proof), each sent with retries."""
+        try:
+            return await self._drive(request_steps(call, self.config.auth, self._served))
+        except NeevCloudError as error:
+            error.scrub(self.config.auth.secrets())
             error.set_context(call_context(self.config.label, call.action or call.operation))
             raise
 
-    async def _send_with_retry(self, call: ApiCall[T], authorization: str | None) -> T:
+    async def _drive(self, steps: Steps[T]) -> T:
+        try:
+            step = next(steps)
+            while True:
+                try:
+                    result: Any = await (self._authorization() if step is RENEW else self._send(step))
+                except NeevCloudError as error:
+                    step = steps.throw(error)
+                else:
+                    step = steps.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _authorization(self) -> str | None:
+        header = self.config.auth.header()
+        if header is not None:
+            return header
+        async with self._renewing:  # one renewal at a time: the waits behind it find a fresh token
+            return await self._drive(renewal_steps(self.config.auth))
+
+    async def _send(self, step: Any) -> Any:
+        assert isinstance(step, Send)
+        call = step.call
         budget = CallBudget.start(self.config.call_seconds, self.config.timeout)
         retrying = tenacity.AsyncRetrying(
             sleep=self._sleep,
-            **self.config.retry.tenacity_arguments(call.operation, idempotent=call.idempotent, budget=budget),
+            **self.config.retry._tenacity_arguments(
+                call.operation, idempotent=call.idempotent, budget=budget
+            ),
         )
         try:
-            result: T = await retrying(self._send_once, call, authorization, budget)
-            return result
+            return await retrying(self._send_once, call, step.authorization, budget)
         except NeevCloudError as error:
             final = resolve_final_error(error, call.operation, idempotent=call.idempotent)
             if final is error:
                 raise
             raise final from error
 
-    async def _send_once(self, call: ApiCall[T], authorization: str | None, budget: CallBudget) -> T:
+    async def _send_once(self, call: _calls.ApiCall[T], authorization: str | None, budget: CallBudget) -> T:
         url = self.config.host + call.path
         headers = request_headers(authorization, self.config.user_agent, has_body=call.json is not None)
         timeout = budget.attempt_timeout(self.config.timeout)
@@ -233,38 +269,42 @@ class AsyncNeevCloudClient:
             ) from exc
         except NeevCloudError:
             raise
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError) as exc:
-            # Anything else the HTTP stack raises (an invalid URL or header, a broken encoding) is
-            # still the package's error, without the token in it.
-            sent = not isinstance(exc, httpx.InvalidURL | UnicodeError)
+        except (
+            httpx.HTTPError,
+            httpx.InvalidURL,
+            httpx.StreamError,
+            OSError,
+            ValueError,
+            RuntimeError,
+        ) as exc:
+            # Anything else the HTTP stack raises (an invalid URL or header, a client closed under
+            # the call) is still the package's error, without the token in it.
+            sent = not isinstance(exc, httpx.InvalidURL | UnicodeError | RuntimeError)
             error, cause = library_failure(
-                exc, method=call.method, url=url, request_sent=sent, secrets=secrets_of(authorization)
+                exc, method=call.method, url=url, request_sent=sent, secrets=self.config.auth.secrets()
             )
             raise error from cause
         return call.parse_response(status, answer_headers, content, url=url)
 
     async def _exchange(
-        self, call: ApiCall[T], url: str, headers: dict[str, str], timeout: float
+        self, call: _calls.ApiCall[T], url: str, headers: dict[str, str], timeout: float
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send the request and read the whole answer; ``wait_for`` cancels it at the deadline."""
+        """Send the request and read the whole answer, raw, decoding it with the body cap.
+
+        ``wait_for`` cancels it at the deadline.
+        """
         request = self._http.build_request(
             call.method, url, params=call.params, json=call.json, headers=headers, timeout=timeout
         )
         response = await self._http.send(request, stream=True, follow_redirects=False)
         try:
-            reader = BodyReader(call.operation, content_length=response.headers.get("content-length"))
-            async for chunk in response.aiter_bytes(CHUNK_BYTES):
+            reader = BodyReader(
+                call.operation,
+                content_length=response.headers.get("content-length"),
+                content_encoding=response.headers.get("content-encoding"),
+            )
+            async for chunk in response.aiter_raw(CHUNK_BYTES):
                 reader.feed(chunk)
         finally:
             await response.aclose()
         return response.status_code, response.headers, reader.content()
-
-
-def _new_http(config: ClientConfig) -> httpx.AsyncClient:
-    try:
-        return httpx.AsyncClient(verify=config.verify, timeout=config.timeout)
-    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-        # httpx loads the CA bundle here, not at the first request as requests does.
-        raise NeevCloudValidationError(
-            "verify", config.verify, f"could not be loaded as a CA bundle ({type(exc).__name__})"
-        ) from exc

@@ -1,7 +1,10 @@
-"""Every API call described once, as data, with the parser for its answer.
+"""Every API call described once, as data, with the parser of its answer.
 
-Nothing here performs I/O: the sync and async clients run an :class:`ApiCall` with their
-own HTTP library and hand the answer back to :meth:`ApiCall.parse_response`.
+Nothing here performs I/O: the sync and async clients send an :class:`ApiCall` with their own
+HTTP library and hand the answer back to :meth:`ApiCall.parse_response`. What a status means is
+the spec's, per call: a delete's ``400`` is "in use", a ``404`` on a collection is a route that
+is not served, and a ``404`` on a volume's own path is "no such volume" once the route is proven
+(see :mod:`neev_provider.client.auth`'s request steps).
 """
 
 from __future__ import annotations
@@ -9,44 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
 
 from neev_provider.client import validation
-from neev_provider.client.body import decode_json
+from neev_provider.client._body import decode_json
 from neev_provider.client.errors import (
+    EndpointNotFoundError,
+    NeevCloudAPIError,
     NeevCloudValidationError,
     UnexpectedResponseError,
+    VolumeInUseError,
     error_from_response,
-    names_missing_resource,
 )
-from neev_provider.client.models import Page, Volume
+from neev_provider.client.models import CreateVolumeRequest, Page, ProjectScope, Volume
 
 T = TypeVar("T")
 
-STORAGE_PREFIX = "/storage/api/v1beta1"
 TENANT_PREFIX = "/tenant/api/v1"
-
-
-@dataclass(frozen=True)
-class ProjectScope:
-    """The organisation and project every Storage call is made in."""
-
-    org_id: str
-    project_id: str
-
-    def __post_init__(self) -> None:
-        validation.scope_id(self.org_id, "org_id")
-        validation.scope_id(self.project_id, "project_id")
-
-    def describe(self) -> str:
-        """Return ``org 'org-a', project 'prj-b'``, for messages."""
-        return f"org {self.org_id!r}, project {self.project_id!r}"
-
-    @property
-    def volumes_path(self) -> str:
-        """The collection path, ``/storage/api/v1beta1/orgs/{org}/projects/{project}/volumes``."""
-        org, project = quote(self.org_id, safe=""), quote(self.project_id, safe="")
-        return f"{STORAGE_PREFIX}/orgs/{org}/projects/{project}/volumes"
+#: A collection answers 404 only when its route is not served: the URL is wrong.
+_ROUTE_404: Mapping[int, type[NeevCloudAPIError]] = {404: EndpointNotFoundError}
 
 
 @dataclass(frozen=True)
@@ -57,14 +40,12 @@ class ApiCall(Generic[T]):
     :param expected_status: the success status; any other is turned into an exception.
     :param idempotent: whether replaying the request after an ambiguous failure is harmless.
     :param authenticated: whether the bearer token is sent.
-    :param absent_status: a status that means "no such resource" and parses as ``None``
-        instead of raising (404 for a lookup that may miss), when the answer is the API's
-        own "not found" for ``resource_id`` (:func:`~neev_provider.client.errors.names_missing_resource`).
-    :param resource_id: the id of the resource the call is about (a volume), which a 404 must
-        name to mean "not found"; any other 404 is an
-        :class:`~neev_provider.client.errors.EndpointNotFoundError` naming the URL.
+    :param volume_id: the volume the call is about: its ``404`` means "no such volume" once the
+        project's route is proven served.
+    :param absent_ok: a proven ``404`` parses as ``None`` instead of raising (a lookup by id).
+    :param by_status: what a status means for this call, where the spec says (delete: ``400``).
     :param action: what the call does, in the user's words ("deleting volume …"), for messages.
-    :param scope: the project the call acts in, for messages.
+    :param scope: the project the call acts in.
     """
 
     operation: str
@@ -77,8 +58,9 @@ class ApiCall(Generic[T]):
     json: Mapping[str, Any] | None = field(default=None, repr=False)
     idempotent: bool = True
     authenticated: bool = True
-    absent_status: int | None = None
-    resource_id: str | None = None
+    volume_id: str | None = None
+    absent_ok: bool = False
+    by_status: Mapping[int, type[NeevCloudAPIError]] = field(default_factory=dict)
     action: str = ""
     scope: ProjectScope | None = None
 
@@ -86,29 +68,23 @@ class ApiCall(Generic[T]):
         """Return the parsed answer, or raise the error the status maps to."""
         if status == self.expected_status:
             return self.parse(decode_json(content, self.operation) if content else None)
-        if status == self.absent_status and names_missing_resource(content, self.resource_id):
-            return self.parse(None)
+        hint = None
+        if status == 404 and self.volume_id is not None and self.scope is not None:
+            hint = (
+                f"Volume {self.volume_id} was not found in {self.scope.describe()}: check the id and the "
+                "scope (org_id and project_id)"
+            )
         raise error_from_response(
-            status,
-            headers,
-            content,
-            method=self.method,
-            url=url,
-            resource_id=self.resource_id,
-            not_found_hint=self._not_found_hint(),
-        )
-
-    def _not_found_hint(self) -> str | None:
-        if self.resource_id is None or self.scope is None:
-            return None
-        return (
-            f"Volume {self.resource_id} was not found in {self.scope.describe()}: check the id and the "
-            "scope (org_id and project_id)"
+            status, headers, content, method=self.method, url=url, by_status=self.by_status, hint=hint
         )
 
 
 def _nothing(_: Any) -> None:
     return None
+
+
+def _volume_or_none(body: Any) -> Volume | None:
+    return None if body is None else Volume.from_api(body)
 
 
 def list_volumes(
@@ -126,82 +102,36 @@ def list_volumes(
         scope.volumes_path,
         parse=lambda body: Page.from_api(body, page=page, limit=limit),
         params=params,
+        by_status=_ROUTE_404,
         action=f"listing the volumes of {scope.describe()}",
+        scope=scope,
+    )
+
+
+def _read_volume(
+    scope: ProjectScope, volume_id: str, parse: Callable[[Any], T], *, absent_ok: bool
+) -> ApiCall[T]:
+    vid = validation.volume_id(volume_id)
+    return ApiCall(
+        "getNetworkVolume",
+        "GET",
+        f"{scope.volumes_path}/{vid}",
+        parse=parse,
+        volume_id=vid,
+        absent_ok=absent_ok,
+        action=f"reading volume {vid} in {scope.describe()}",
         scope=scope,
     )
 
 
 def get_volume(scope: ProjectScope, volume_id: str) -> ApiCall[Volume]:
     """``GET .../volumes/{id}``."""
-    vid = validation.volume_id(volume_id)
-    return ApiCall(
-        "getNetworkVolume",
-        "GET",
-        f"{scope.volumes_path}/{vid}",
-        parse=Volume.from_api,
-        resource_id=vid,
-        action=f"reading volume {vid} in {scope.describe()}",
-        scope=scope,
-    )
-
-
-def _volume_or_none(body: Any) -> Volume | None:
-    return None if body is None else Volume.from_api(body)
+    return _read_volume(scope, volume_id, Volume.from_api, absent_ok=False)
 
 
 def find_volume(scope: ProjectScope, volume_id: str) -> ApiCall[Volume | None]:
-    """``GET .../volumes/{id}``, where a 404 means the volume is absent (``None``)."""
-    vid = validation.volume_id(volume_id)
-    return ApiCall(
-        "getNetworkVolume",
-        "GET",
-        f"{scope.volumes_path}/{vid}",
-        parse=_volume_or_none,
-        absent_status=404,
-        resource_id=vid,
-        action=f"reading volume {vid} in {scope.describe()}",
-        scope=scope,
-    )
-
-
-@dataclass(frozen=True)
-class CreateVolumeRequest:
-    """The body of a create call, checked when it is built.
-
-    :param attached_to: AIRuntime instances as ``{"instance_id", "instance_name", "instance_type"}``.
-    """
-
-    size_gb: int
-    region_id: str
-    volume_mode: str = "filesystem"
-    name: str | None = None
-    mount_path: str | None = None
-    attached_to: tuple[Mapping[str, str], ...] = ()
-
-    def __post_init__(self) -> None:
-        validation.size_gb(self.size_gb)
-        validation.non_empty(self.region_id, "region_id", max_length=validation.MAX_ID_CHARS)
-        validation.volume_mode(self.volume_mode)
-        if self.name is not None:
-            validation.volume_name(self.name)
-        if self.mount_path is not None:
-            validation.mount_path(self.mount_path)
-        validation.attached_to(self.attached_to)
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the ``NetworkVolumeRequest`` body."""
-        body: dict[str, Any] = {
-            "sizeGB": self.size_gb,
-            "regionID": self.region_id,
-            "volumeMode": self.volume_mode,
-        }
-        if self.name is not None:
-            body["name"] = self.name
-        if self.mount_path is not None:
-            body["mountPath"] = self.mount_path
-        if self.attached_to:
-            body["attachedTo"] = validation.attached_to(self.attached_to)
-        return body
+    """``GET .../volumes/{id}``, where a volume that does not exist is ``None``."""
+    return _read_volume(scope, volume_id, _volume_or_none, absent_ok=True)
 
 
 def create_volume(scope: ProjectScope, request: CreateVolumeRequest) -> ApiCall[Volume]:
@@ -214,6 +144,7 @@ def create_volume(scope: ProjectScope, request: CreateVolumeRequest) -> ApiCall[
         expected_status=201,
         json=request.to_json(),
         idempotent=False,
+        by_status=_ROUTE_404,
         action=f"creating volume {request.name or '(unnamed)'} in {scope.describe()}",
         scope=scope,
     )
@@ -234,14 +165,17 @@ def extend_volume(scope: ProjectScope, volume_id: str, size_gb: int) -> ApiCall[
         expected_status=202,
         json={"sizeGB": size_gb},
         idempotent=False,
-        resource_id=vid,
+        volume_id=vid,
         action=f"extending volume {vid} to {size_gb} GB in {scope.describe()}",
         scope=scope,
     )
 
 
 def delete_volume(scope: ProjectScope, volume_id: str) -> ApiCall[None]:
-    """``DELETE .../volumes/{id}``. Idempotent in effect: a replay finds 404."""
+    """``DELETE .../volumes/{id}``. Idempotent in effect: a replay finds 404.
+
+    The spec's ``400`` here means one thing: the volume is in use.
+    """
     vid = validation.volume_id(volume_id)
     return ApiCall(
         "deleteNetworkVolume",
@@ -249,7 +183,8 @@ def delete_volume(scope: ProjectScope, volume_id: str) -> ApiCall[None]:
         f"{scope.volumes_path}/{vid}",
         parse=_nothing,
         expected_status=204,
-        resource_id=vid,
+        volume_id=vid,
+        by_status={400: VolumeInUseError},
         action=f"deleting volume {vid} in {scope.describe()}",
         scope=scope,
     )

@@ -5,7 +5,7 @@ the client gave up on it (a read timeout, a gateway's 504). So "create the volum
 conversation, held by :class:`VolumeEnsurer`:
 
 1. **Look the name up first.** A volume bearing the task instance's own default name (scoped to
-   this deployment: :func:`~neev_provider.client.naming.default_volume_name`) can only come from an
+   this deployment: :func:`~neev_provider.volumes.naming.default_volume_name`) can only come from an
    earlier try of the same task instance: it is *owned* and reconciled (step 4). A volume bearing a
    name the user gave is adopted only if compatible, and is *owned* only when this task instance
    recorded its id when it created it (the durable create record); otherwise nothing the provider
@@ -42,13 +42,12 @@ from neev_provider.client.errors import (
     VolumeNotReusableError,
     VolumeStillPresentError,
 )
-from neev_provider.client.logs import Logger
 from neev_provider.client.models import Volume, VolumeStatus
-from neev_provider.client.records import CreateMemory
+from neev_provider.volumes.records import CreateRecord
+from neev_provider.volumes.wait import Logger
 
 if TYPE_CHECKING:
-    from neev_provider.client.endpoints import CreateVolumeRequest
-    from neev_provider.client.sync import NeevCloudClient
+    from neev_provider.client import CreateVolumeRequest, NeevCloudClient
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +102,8 @@ def adoption_problems(volume: Volume, request: CreateVolumeRequest) -> list[str]
     problems = []
     if volume.region_id != request.region_id:
         problems.append(f"regionID is {volume.region_id!r}, not {request.region_id!r}")
-    if volume.volume_mode != request.volume_mode:
+    # The spec gives volumeMode as free text ("filesystem or block"): its case says nothing.
+    if volume.volume_mode.casefold() != request.volume_mode.casefold():
         problems.append(f"volumeMode is {volume.volume_mode!r}, not {request.volume_mode!r}")
     if volume.capacity_gb < request.size_gb:
         problems.append(f"sizeGB is {volume.capacity_gb}, smaller than the {request.size_gb} asked for")
@@ -165,8 +165,8 @@ class VolumeEnsurer:
         before any wait or refusal.
     :param on_posting: called with the name right before each POST: from then until
         ``on_volume``, a volume of that name may exist that the task does not know the id of.
-    :param memory: the task instance's durable create record, where Airflow offers one
-        (:mod:`neev_provider.client.records`): it spares the project-wide lookup when it can.
+    :param record: the task instance's durable create record, where Airflow offers one
+        (:mod:`neev_provider.volumes.records`): it spares the project-wide lookup when it can.
     """
 
     def __init__(
@@ -178,7 +178,7 @@ class VolumeEnsurer:
         if_exists: IfExists = "reuse",
         policy: SettlePolicy | None = None,
         on_volume: Callable[[Volume, bool], None] = lambda volume, owned: None,
-        memory: CreateMemory | None = None,
+        record: CreateRecord | None = None,
         on_posting: Callable[[str], None] = lambda name: None,
         logger: Logger = log,
         sleep: Callable[[float], None] = time.sleep,
@@ -193,7 +193,7 @@ class VolumeEnsurer:
         self.if_exists = if_exists
         self.policy = policy or SettlePolicy()
         self.on_volume = on_volume
-        self.memory = memory
+        self.record = record
         self.on_posting = on_posting
         self.log = logger
         self.sleep = sleep
@@ -204,7 +204,7 @@ class VolumeEnsurer:
 
     def ensure(self) -> Ensured:
         """Return the task's volume: adopted from an earlier try, or created now."""
-        known = self._from_memory()
+        known = self._from_record()
         if isinstance(known, Ensured):
             return known
         if known == "post":
@@ -278,29 +278,29 @@ class VolumeEnsurer:
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def _from_memory(self) -> Ensured | Literal["post", "lookup"]:
+    def _from_record(self) -> Ensured | Literal["post", "lookup"]:
         """Use the task's create record, where there is one, to skip the project-wide lookup.
 
         A recorded id proves ownership whatever the name: this task instance wrote it right after
         its own POST answered. Only a default name may skip the lookup on a first try: a name the
         user gave may already be taken by somebody else.
         """
-        if self.memory is None:
+        if self.record is None:
             return "lookup"
-        shortcut = self.memory.shortcut(self.name)
-        if shortcut.action == "post" and self.own_name:
+        step = self.record.next_step(self.name)
+        if step.action == "post" and self.own_name:
             self.log.info("First try of this task instance and nothing recorded: creating without a lookup")
             return "post"
-        if shortcut.action == "get" and shortcut.volume_id is not None:
-            volume = self.client.find_volume(shortcut.volume_id)
+        if step.action == "get" and step.volume_id is not None:
+            volume = self.client.find_volume(step.volume_id)
             if volume is not None and volume.name == self.name and not volume.status.is_failure:
                 self._adopt_own(volume)
                 return Ensured(volume, owned=True, ambiguous=False)
         return "lookup"
 
     def _remember(self, volume_id: str | None) -> None:
-        if self.memory is not None:
-            self.memory.remember(self.name, volume_id, ambiguous=self.ambiguous)
+        if self.record is not None:
+            self.record.remember(self.name, volume_id, ambiguous=self.ambiguous)
 
     def _settle(self) -> Volume | None:
         """Look the name up over the settle window; return the volume once it shows (not yet owned)."""

@@ -1,34 +1,148 @@
-"""Waiting for a volume to reach a target, sync and async, on one shared state machine.
+"""Waiting for a volume to reach a target: the one answer to "is it there yet?", and one wait's state.
 
-:class:`VolumeWatch` holds a wait's state and decides, from each read, whether to stop;
-it does no I/O. :func:`wait_for_volume` and :func:`await_volume` only fetch and sleep.
-The Airflow trigger uses the same :class:`VolumeWatch`, so every wait behaves alike:
-it ends at once on a failure the API reports, keeps going through transient errors,
-and stops at an absolute deadline.
+:func:`evaluate` is pure: the operators' wait loop, the sensor's poke and the trigger's async
+loop all hand it what they just read and act on its verdict. :class:`VolumeWatch` holds one
+wait's state and decides, from each read, whether to stop; it does no I/O.
+:func:`wait_for_volume` only fetches and sleeps (in a worker); the trigger drives the same
+watch from the triggerer's loop. So every wait behaves alike: it ends at once on a failure the
+API reports, keeps going through transient errors, and stops at an absolute deadline.
 """
 
 from __future__ import annotations
 
-import asyncio
+import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from neev_provider.client import validation
-from neev_provider.client.budget import call_deadline
-from neev_provider.client.errors import NeevCloudError
-from neev_provider.client.logs import Logger
-from neev_provider.client.models import Volume
-from neev_provider.client.readiness import Failed, Ready, Target, describe, evaluate
-from neev_provider.client.retry import is_transient
+from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
+from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
+from neev_provider.client.retry import call_deadline, is_transient
 
 if TYPE_CHECKING:
-    from neev_provider.client.aio import AsyncNeevCloudClient
-    from neev_provider.client.sync import NeevCloudClient
+    from neev_provider.client import NeevCloudClient
 
 log = logging.getLogger(__name__)
+
+
+class Logger(Protocol):
+    """What waits and the other volume policies log with: a stdlib logger, or Airflow's."""
+
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
+
+
+class Target(str, enum.Enum):
+    """What a wait is waiting for."""
+
+    BOUND = "bound"  # created and ready to mount
+    EXTENDED = "extended"  # the latest extension succeeded
+    DETACHED = "detached"  # no resource has it mounted any more (so it can be deleted)
+    DELETED = "deleted"  # gone: the API answers 404
+
+    @classmethod
+    def parse(cls, value: object) -> Target:
+        """Return the target named ``value``, with a clear error for anything else."""
+        try:
+            return cls(value)
+        except ValueError:
+            names = ", ".join(t.value for t in cls)
+            raise NeevCloudValidationError("target", value, f"must be one of {names}") from None
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The wait is over: the volume (``None`` once deleted) is as wanted."""
+
+    volume: Volume | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Not yet; ``reason`` says what the volume is doing."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """It will never get there; ``reason`` quotes what the API reported."""
+
+    reason: str
+
+
+#: What :func:`evaluate` says of one read.
+WaitState = Ready | Waiting | Failed
+
+
+def _size(volume: Volume) -> str:
+    if volume.actual_size_gb is not None and volume.actual_size_gb != volume.size_gb:
+        return f"{volume.actual_size_gb} GB provisioned of {volume.size_gb} GB"
+    return f"{volume.size_gb} GB"
+
+
+def _word(value: object) -> str:
+    # The API's own word, quoted as sent, but never a page long whatever the server sends.
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def describe(volume: Volume | None) -> str:
+    """Return a one-line account of the volume's state, e.g. ``status=bound, 10 GB``."""
+    if volume is None:
+        return "not found"
+    text = f"status={_word(volume.raw.get('status', volume.status.value))}"
+    if volume.extension_status is not None:
+        text += f", extension_status={_word(volume.raw.get('extension_status'))}"
+    return f"{text}, {_size(volume)}"
+
+
+def _size_verdict(volume: Volume, min_size_gb: int | None, ready_reason: str) -> WaitState:
+    if min_size_gb is None or volume.capacity_gb >= min_size_gb:
+        return Ready(volume, ready_reason)
+    return Waiting(f"{describe(volume)}; waiting for {min_size_gb} GB")
+
+
+def _detach_verdict(volume: Volume | None) -> WaitState:
+    if volume is None:
+        return Ready(None, "the volume is gone")
+    mounted = volume.mounted_attachments
+    if not mounted:
+        return Ready(volume, "no resource has the volume mounted")
+    return Waiting("mounted by " + "; ".join(a.describe() for a in mounted))
+
+
+def evaluate(volume: Volume | None, target: Target, min_size_gb: int | None = None) -> WaitState:
+    """Decide whether a wait for ``target`` is over, must go on, or can never succeed.
+
+    :param volume: what the API just returned, or ``None`` if it answered 404.
+    :param min_size_gb: also wait until the provisioned size reaches this.
+    """
+    if target is Target.DELETED:
+        return Ready(None, "the volume is gone") if volume is None else Waiting(describe(volume))
+    if target is Target.DETACHED:
+        return _detach_verdict(volume)
+    if volume is None:
+        return Failed("the volume was not found (the API answers 404 for it)")
+    if volume.status.is_failure:
+        return Failed(f"the API reports the volume as {describe(volume)}")
+    if target is Target.BOUND:
+        if volume.status is not VolumeStatus.BOUND:
+            return Waiting(describe(volume))
+        return _size_verdict(volume, min_size_gb, f"the volume is bound ({_size(volume)})")
+    if volume.extension_status is ExtensionStatus.FAILED:
+        return Failed(f"the API reports the extension as failed: {describe(volume)}")
+    if volume.extension_status is ExtensionStatus.SUCCEEDED and volume.status is VolumeStatus.BOUND:
+        return _size_verdict(volume, min_size_gb, f"the extension succeeded ({_size(volume)})")
+    if volume.extension_status is None and volume.status is VolumeStatus.BOUND and min_size_gb is not None:
+        # Never extended, yet possibly large enough already.
+        return _size_verdict(volume, min_size_gb, f"the volume is bound ({_size(volume)})")
+    return Waiting(describe(volume))
 
 
 OutcomeStatus = Literal["success", "failed", "timeout", "error"]
@@ -132,6 +246,10 @@ class VolumeWatch:
         )
         return self._timeout_if_due(f"the last read failed: {error}")
 
+    def timeout_if_due(self) -> WaitOutcome | None:
+        """Return the timeout outcome if the deadline has passed (with no read to make first)."""
+        return self._timeout_if_due(self._last_state or "nothing read yet")
+
     def next_delay(self) -> float:
         """Return how long to sleep before the next read."""
         return max(0.0, min(self.poll_interval, self.deadline - self.clock()))
@@ -181,24 +299,3 @@ def wait_for_volume(
         if outcome is not None:
             return outcome
         sleep(watch.next_delay())
-
-
-async def await_volume(
-    client: AsyncNeevCloudClient,
-    watch: VolumeWatch,
-    *,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    org_id: str | None = None,
-    project_id: str | None = None,
-) -> WaitOutcome:
-    """Poll until ``watch`` says the wait is over; return how it ended (asyncio)."""
-    while True:
-        try:
-            with call_deadline(watch.deadline):
-                volume = await client.find_volume(watch.volume_id, org_id=org_id, project_id=project_id)
-            outcome = watch.observe(volume)
-        except NeevCloudError as error:
-            outcome = watch.observe_error(error)
-        if outcome is not None:
-            return outcome
-        await sleep(watch.next_delay())

@@ -1,26 +1,29 @@
 """The synchronous client, on a ``requests.Session`` (connection reuse, timeouts).
 
-Each exchange is cut off at the call's deadline by the process's
-:class:`~neev_provider.client.cutoff.Watchdog`, whatever the server does; bodies are read in
-chunks through the shared :class:`~neev_provider.client.body.BodyReader` (size cap), and
-redirects are never followed.
+Each exchange is cut off at its call's deadline by the process's watchdog
+(:mod:`neev_provider.client._cutoff`), whatever the server does, for the connections this client
+opens itself (a proxied connection, or a session passed in, is bounded per read only). Bodies
+are read raw and decoded by the shared :class:`~neev_provider.client._body.BodyReader` (size
+cap, bounded decompression), and redirects are never followed.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 
 import requests
 import tenacity
 import urllib3
 
-from neev_provider.client import cutoff, endpoints, validation
-from neev_provider.client.body import CHUNK_BYTES, BodyReader
-from neev_provider.client.budget import CallBudget, seconds
+from neev_provider.client import _calls, _cutoff, validation
+from neev_provider.client._body import CHUNK_BYTES, BodyReader
+from neev_provider.client._paging import LIST_LIMIT, PageWalk, all_volumes_steps, lookup_steps, pick_by_name
+from neev_provider.client._transport import ca_bundle, request_headers
+from neev_provider.client.auth import RENEW, Send, Steps, renewal_steps, request_steps
 from neev_provider.client.config import ClientConfig
-from neev_provider.client.endpoints import ApiCall, CreateVolumeRequest
 from neev_provider.client.errors import (
     NeevCloudError,
     NeevCloudTimeoutError,
@@ -30,10 +33,8 @@ from neev_provider.client.errors import (
     exception_chain,
     library_failure,
 )
-from neev_provider.client.flow import conversation, request_headers, secrets_of
-from neev_provider.client.models import Page, Volume
-from neev_provider.client.paging import PageWalk, named, pick_by_name
-from neev_provider.client.retry import resolve_final_error
+from neev_provider.client.models import CreateVolumeRequest, Page, ProjectScope, Volume
+from neev_provider.client.retry import CallBudget, resolve_final_error, seconds
 
 T = TypeVar("T")
 
@@ -56,8 +57,10 @@ class NeevCloudClient:
         self.config = config
         self._owns_session = session is None
         self._session = session or _new_session(config)
-        self._session.verify = config.verify
+        self._session.verify = ca_bundle(config)
         self._sleep = sleep or time.sleep
+        self._renewing = threading.Lock()
+        self._served: set[ProjectScope] = set()
 
     def __repr__(self) -> str:
         return (
@@ -89,29 +92,39 @@ class NeevCloudClient:
     ) -> Page:
         """Return one page of the project's volumes (``available=True``: only bound ones)."""
         scope = self.config.scope(org_id, project_id)
-        return self._execute(endpoints.list_volumes(scope, page=page, limit=limit, available=available))
+        return self._run(_calls.list_volumes(scope, page=page, limit=limit, available=available))
 
     def iter_volumes(
         self,
         *,
-        limit: int = 100,
+        limit: int = LIST_LIMIT,
         available: bool | None = None,
         org_id: str | None = None,
         project_id: str | None = None,
     ) -> Iterator[Volume]:
-        """Yield every volume of the project, fetching pages lazily.
+        """Yield every volume of the project (``available=True``: only bound ones), fetching pages lazily.
 
-        A server whose pages do not advance, or that has too many, ends the walk with an error
-        (see :class:`~neev_provider.client.paging.PageWalk`).
+        Each volume is yielded once, however the list shifts while it is read.
         """
-        walk = PageWalk(limit)
+        walk = PageWalk(limit, strict=False)
         page: int | None = 1
         while page is not None:
-            result = self.list_volumes(
+            answer = self.list_volumes(
                 page=page, limit=limit, available=available, org_id=org_id, project_id=project_id
             )
-            fresh, page = walk.accept(page, result)
+            fresh, page = walk.accept(page, answer)
             yield from fresh
+
+    def list_all_volumes(self, *, org_id: str | None = None, project_id: str | None = None) -> list[Volume]:
+        """Return every volume of the project, from a walk the list did not change under."""
+        return self._walk(all_volumes_steps(), "listing every volume", org_id, project_id)
+
+    def find_volumes_by_name(
+        self, name: str, *, org_id: str | None = None, project_id: str | None = None
+    ) -> list[Volume]:
+        """Return every volume of the project called ``name`` (the API has no name filter: it lists)."""
+        validation.volume_name(name)
+        return self._walk(lookup_steps(name), f"looking up volume {name!r}", org_id, project_id)
 
     def find_volume_by_name(
         self, name: str, *, org_id: str | None = None, project_id: str | None = None
@@ -122,31 +135,17 @@ class NeevCloudClient:
         """
         return pick_by_name(self.find_volumes_by_name(name, org_id=org_id, project_id=project_id), name)
 
-    def find_volumes_by_name(
-        self, name: str, *, org_id: str | None = None, project_id: str | None = None
-    ) -> list[Volume]:
-        """Return every volume of the project called ``name`` (the API has no name filter: it lists)."""
-        validation.volume_name(name)
-        scope = self.config.scope(org_id, project_id)
-        try:
-            return named(self.iter_volumes(org_id=org_id, project_id=project_id), name)
-        except NeevCloudError as error:
-            error.set_context(
-                call_context(self.config.label, f"looking up volume {name!r} in {scope.describe()}")
-            )
-            raise
-
     def get_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
     ) -> Volume:
         """Return one volume. :raises NotFoundError: if it does not exist."""
-        return self._execute(endpoints.get_volume(self.config.scope(org_id, project_id), volume_id))
+        return self._run(_calls.get_volume(self.config.scope(org_id, project_id), volume_id))
 
     def find_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
     ) -> Volume | None:
-        """Return one volume, or ``None`` if it does not exist (the API answers 404)."""
-        return self._execute(endpoints.find_volume(self.config.scope(org_id, project_id), volume_id))
+        """Return one volume, or ``None`` if it does not exist."""
+        return self._run(_calls.find_volume(self.config.scope(org_id, project_id), volume_id))
 
     def create_volume(
         self, request: CreateVolumeRequest, *, org_id: str | None = None, project_id: str | None = None
@@ -156,64 +155,93 @@ class NeevCloudClient:
         :raises AmbiguousRequestError: if the POST may have created the volume although it failed;
             look it up by name before trying again.
         """
-        return self._execute(endpoints.create_volume(self.config.scope(org_id, project_id), request))
+        return self._run(_calls.create_volume(self.config.scope(org_id, project_id), request))
 
     def extend_volume(
         self, volume_id: str, size_gb: int, *, org_id: str | None = None, project_id: str | None = None
     ) -> Volume:
         """Ask for a new total size; the resize runs asynchronously (``extension_status``)."""
-        return self._execute(
-            endpoints.extend_volume(self.config.scope(org_id, project_id), volume_id, size_gb)
-        )
+        return self._run(_calls.extend_volume(self.config.scope(org_id, project_id), volume_id, size_gb))
 
     def delete_volume(
         self, volume_id: str, *, org_id: str | None = None, project_id: str | None = None
     ) -> None:
         """Delete a volume. :raises VolumeInUseError: while a resource has it mounted."""
-        self._execute(endpoints.delete_volume(self.config.scope(org_id, project_id), volume_id))
+        self._run(_calls.delete_volume(self.config.scope(org_id, project_id), volume_id))
 
     # -- plumbing --------------------------------------------------------------------
 
-    def _execute(self, call: ApiCall[T]) -> T:
-        flow = conversation(call, self.config.auth)
+    def _walk(
+        self, steps: Generator[int, Page, list[Volume]], what: str, org_id: str | None, project_id: str | None
+    ) -> list[Volume]:
+        scope = self.config.scope(org_id, project_id)
         try:
-            step = next(flow)
+            page = next(steps)
             while True:
-                try:
-                    result: Any = self._send_with_retry(*step)
-                except NeevCloudError as error:
-                    step = flow.throw(error)
-                else:
-                    step = flow.send(result)
+                page = steps.send(
+                    self.list_volumes(page=page, limit=LIST_LIMIT, org_id=org_id, project_id=project_id)
+                )
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         except NeevCloudError as error:
+            error.set_context(call_context(self.config.label, f"{what} in {scope.describe()}"))
+            raise
+
+    def _run(self, call: _calls.ApiCall[T]) -> T:
+        """Carry out one call: its steps (authorization, renewal, route proof), each sent with retries."""
+        try:
+            return self._drive(request_steps(call, self.config.auth, self._served))
+        except NeevCloudError as error:
+            error.scrub(self.config.auth.secrets())
             error.set_context(call_context(self.config.label, call.action or call.operation))
             raise
 
-    def _send_with_retry(self, call: ApiCall[T], authorization: str | None) -> T:
+    def _drive(self, steps: Steps[T]) -> T:
+        try:
+            step = next(steps)
+            while True:
+                try:
+                    result: Any = self._authorization() if step is RENEW else self._send(step)
+                except NeevCloudError as error:
+                    step = steps.throw(error)
+                else:
+                    step = steps.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _authorization(self) -> str | None:
+        header = self.config.auth.header()
+        if header is not None:
+            return header
+        with self._renewing:  # one renewal at a time: the threads behind it find a fresh token
+            return self._drive(renewal_steps(self.config.auth))
+
+    def _send(self, step: Any) -> Any:
+        assert isinstance(step, Send)
+        call = step.call
         budget = CallBudget.start(self.config.call_seconds, self.config.timeout)
         retrying = tenacity.Retrying(
             sleep=self._sleep,
-            **self.config.retry.tenacity_arguments(call.operation, idempotent=call.idempotent, budget=budget),
+            **self.config.retry._tenacity_arguments(
+                call.operation, idempotent=call.idempotent, budget=budget
+            ),
         )
         try:
-            result: T = retrying(self._send_once, call, authorization, budget)
-            return result
+            return retrying(self._send_once, call, step.authorization, budget)
         except NeevCloudError as error:
             final = resolve_final_error(error, call.operation, idempotent=call.idempotent)
             if final is error:
                 raise
             raise final from error
 
-    def _send_once(self, call: ApiCall[T], authorization: str | None, budget: CallBudget) -> T:
+    def _send_once(self, call: _calls.ApiCall[T], authorization: str | None, budget: CallBudget) -> T:
         url = self.config.host + call.path
         headers = request_headers(authorization, self.config.user_agent, has_body=call.json is not None)
         timeout = budget.attempt_timeout(self.config.timeout)
-        slot = cutoff.Slot()
-        alarm = cutoff.WATCHDOG.arm(budget.ends_at, slot.cut)
+        slot = _cutoff.Slot()
+        alarm = _cutoff.WATCHDOG.arm(budget.ends_at, slot.cut)
         try:
-            with cutoff.carrying(slot):
+            with _cutoff.carrying(slot):
                 status, answer_headers, content = self._exchange(call, url, headers, timeout, budget, slot)
             if slot.fired:
                 # Cut off in the middle: what was read is not the answer (headers may end early).
@@ -223,7 +251,8 @@ class NeevCloudClient:
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             if slot.fired or budget.expired():
                 raise _deadline_passed(call, url, budget) from exc
-            raise _transport_error(exc, call, url, timeout, authorization) from _cause(exc, authorization)
+            secrets = self.config.auth.secrets()
+            raise _transport_error(exc, call, url, timeout, secrets) from _cause(exc, secrets)
         finally:
             slot.over()
             alarm.cancel()
@@ -231,14 +260,14 @@ class NeevCloudClient:
 
     def _exchange(
         self,
-        call: ApiCall[T],
+        call: _calls.ApiCall[T],
         url: str,
         headers: dict[str, str],
         timeout: float,
         budget: CallBudget,
-        slot: cutoff.Slot,
+        slot: _cutoff.Slot,
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send the request and read the whole answer."""
+        """Send the request and read the whole answer, raw, decoding it with the body cap."""
         response = self._session.request(
             call.method,
             url,
@@ -254,6 +283,7 @@ class NeevCloudClient:
             reader = BodyReader(
                 call.operation,
                 content_length=response.headers.get("content-length"),
+                content_encoding=response.headers.get("content-encoding"),
                 expired=budget.expired,
                 on_expired=lambda: NeevCloudTimeoutError(
                     f"the answer was still arriving at the end of the call's {seconds(budget.seconds)}",
@@ -262,12 +292,12 @@ class NeevCloudClient:
                     request_sent=True,
                 ),
             )
-            for chunk in response.iter_content(CHUNK_BYTES):
+            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
                 reader.feed(chunk)
         return response.status_code, response.headers, reader.content()
 
 
-def _deadline_passed(call: ApiCall[Any], url: str, budget: CallBudget) -> NeevCloudTimeoutError:
+def _deadline_passed(call: _calls.ApiCall[Any], url: str, budget: CallBudget) -> NeevCloudTimeoutError:
     return NeevCloudTimeoutError(
         f"no complete answer within the call's {seconds(budget.seconds)}",
         method=call.method,
@@ -277,7 +307,7 @@ def _deadline_passed(call: ApiCall[Any], url: str, budget: CallBudget) -> NeevCl
 
 
 def _transport_error(
-    error: BaseException, call: ApiCall[Any], url: str, timeout: float, authorization: str | None
+    error: BaseException, call: _calls.ApiCall[Any], url: str, timeout: float, secrets: list[str]
 ) -> NeevCloudError:
     """Map what ``requests`` raised to the package's transport errors."""
     if isinstance(error, requests.ConnectTimeout):
@@ -290,27 +320,26 @@ def _transport_error(
         sent = _may_have_sent(error)
         message = describe_network_failure(error, sent=sent)
         return NeevCloudTransportError(message, method=call.method, url=url, request_sent=sent)
-    # Anything else the HTTP stack raises (an invalid URL or header, a broken encoding, a CA
-    # bundle it cannot load) is still the package's error, without the token in it.
+    # Anything else the HTTP stack raises (an invalid URL or header, a CA bundle it cannot load) is
+    # still the package's error, without the token in it.
     sent = not isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader)
-    wrapped, _ = library_failure(
-        error, method=call.method, url=url, request_sent=sent, secrets=secrets_of(authorization)
-    )
+    wrapped, _ = library_failure(error, method=call.method, url=url, request_sent=sent, secrets=secrets)
     return wrapped
 
 
-def _cause(error: BaseException, authorization: str | None) -> BaseException | None:
+def _cause(error: BaseException, secrets: list[str]) -> BaseException | None:
     """The exception to chain: ``error``, unless it quotes the credentials."""
-    return library_failure(error, method="", url="", request_sent=False, secrets=secrets_of(authorization))[1]
+    return library_failure(error, method="", url="", request_sent=False, secrets=secrets)[1]
 
 
 def _new_session(config: ClientConfig) -> requests.Session:
     session = requests.Session()
     # requests re-reads proxy variables and .netrc from the environment on every call, which
-    # costs more than the rest of the client's overhead; read the proxies once instead.
+    # costs more than the rest of the client's overhead; read the proxies once instead (the CA
+    # bundle variables are read by ca_bundle).
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(config.host))
-    cutoff.track(session)
+    _cutoff.track(session)
     return session
 
 

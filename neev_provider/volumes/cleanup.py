@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from neev_provider.client.budget import call_deadline
 from neev_provider.client.errors import NeevCloudError, NotFoundError
-from neev_provider.client.logs import Logger
+from neev_provider.client.retry import call_deadline
+from neev_provider.volumes.wait import Logger
 
 if TYPE_CHECKING:
-    from neev_provider.client.sync import NeevCloudClient
+    from neev_provider.client import NeevCloudClient
 
 log = logging.getLogger(__name__)
 

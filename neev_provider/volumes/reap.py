@@ -6,7 +6,7 @@ it fails closed: it deletes a volume only when it can prove the volume is this d
 understands every reported part of its state. A volume is an orphan when
 
 - its name is a default name *this deployment* generated
-  (:func:`~neev_provider.client.naming.is_default_name` with the deployment's id): a name a person
+  (:func:`~neev_provider.volumes.naming.is_default_name` with the deployment's id): a name a person
   chose, another deployment's, or one from a build before deployment ids is never touched;
 - it is listed in the scope the reaper was asked to look at (its ``orgID`` and ``projectID``);
 - its status is ``bound`` or ``failed`` (``pending`` may have a create waiting for it,
@@ -31,13 +31,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError, NotFoundError
-from neev_provider.client.logs import Logger
 from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
-from neev_provider.client.naming import is_default_name, is_legacy_default_name
+from neev_provider.volumes.naming import is_default_name, is_legacy_default_name
+from neev_provider.volumes.wait import Logger
 
 if TYPE_CHECKING:
-    from neev_provider.client.endpoints import ProjectScope
-    from neev_provider.client.sync import NeevCloudClient
+    from neev_provider.client import NeevCloudClient, ProjectScope
 
 log = logging.getLogger(__name__)
 
