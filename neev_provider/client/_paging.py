@@ -8,11 +8,15 @@ volume created in front moves them forward, so one is seen twice. So:
 - :class:`PageWalk` guarantees a walk ends, whatever the server answers (pages that do not
   advance, repeat themselves, or never stop are errors), yields every volume once, and raises
   :class:`ListChanged` when the list's total changes between two pages;
-- :func:`all_volumes_steps` starts a changed walk over, at most :data:`MAX_WALKS` times;
+- :func:`all_volumes_steps` starts a changed walk over, at most :data:`MAX_WALKS` times, and
+  then takes what it sees;
 - :func:`lookup_steps` (a name lookup, which a create relies on to never make a second volume)
-  trusts "no volume of that name" only from a list that fits one page, or from two walks in a
-  row that saw exactly the same volumes: a walk that missed one because another was deleted
-  under it saw that other one, which the next walk cannot see.
+  trusts "no volume of that name" from a list that fits one page, or from two walks in a row
+  that saw exactly the same volumes: a walk that missed one because another was deleted under
+  it saw that other one, which the next walk cannot see. A list that never holds still (other
+  runs creating and deleting all the time) is trusted after :data:`MAX_WALKS` walks that never
+  showed the name: a volume one walk misses at a page boundary is on the page before it for the
+  next walk, so missing it every time takes a new shift at its exact place in each walk.
 
 Items that are not volumes as the spec describes them are set aside by the parser and reported
 once per walk; only one bearing the very name looked up is an error.
@@ -31,8 +35,8 @@ log = logging.getLogger(__name__)
 
 #: The most pages one walk over a project's volumes reads (100,000 volumes at 100 a page).
 MAX_PAGES = 1000
-#: Walks of a list that keeps changing before the lookup gives up.
-MAX_WALKS = 5
+#: Walks of a list that keeps changing, at most, before what they saw is taken.
+MAX_WALKS = 3
 #: The page size of walks.
 LIST_LIMIT = 100
 
@@ -123,9 +127,11 @@ class PageWalk:
             )
 
 
-def walk_steps(limit: int = LIST_LIMIT) -> Generator[int, Page, tuple[list[Volume], PageWalk, int]]:
+def walk_steps(
+    limit: int = LIST_LIMIT, *, strict: bool = True
+) -> Generator[int, Page, tuple[list[Volume], PageWalk, int]]:
     """One walk over every page: return the volumes, the walk (its set-aside items) and the pages read."""
-    walk = PageWalk(limit)
+    walk = PageWalk(limit, strict=strict)
     volumes: list[Volume] = []
     page: int | None = 1
     pages = 0
@@ -139,23 +145,23 @@ def walk_steps(limit: int = LIST_LIMIT) -> Generator[int, Page, tuple[list[Volum
 
 
 def all_volumes_steps() -> Generator[int, Page, list[Volume]]:
-    """Every volume of the project, from a walk the list did not change under (bounded)."""
-    for _ in range(MAX_WALKS):
+    """Every volume of the project, from a walk the list did not change under if one comes."""
+    for attempt in range(1, MAX_WALKS + 1):
         try:
-            volumes, walk, _ = yield from walk_steps()
+            volumes, walk, _ = yield from walk_steps(strict=attempt < MAX_WALKS)
         except ListChanged:
             continue
         walk.report_unparsed()
         return volumes
-    raise _kept_changing()
+    raise AssertionError("unreachable: the last walk is not strict")  # pragma: no cover
 
 
 def lookup_steps(name: str) -> Generator[int, Page, list[Volume]]:
     """Every volume called ``name``, trusted absent only when that cannot be a missed read."""
     previous: frozenset[str] | None = None
-    for _ in range(MAX_WALKS):
+    for attempt in range(1, MAX_WALKS + 1):
         try:
-            volumes, walk, pages = yield from walk_steps()
+            volumes, walk, pages = yield from walk_steps(strict=attempt < MAX_WALKS)
         except ListChanged:
             previous = None
             continue
@@ -166,7 +172,13 @@ def lookup_steps(name: str) -> Generator[int, Page, list[Volume]]:
         if matches or pages == 1 or seen == previous:
             return matches
         previous = seen
-    raise _kept_changing()
+    log.warning(
+        "The volume list changed during each of %d walks; none showed a volume named %s, so it is "
+        "taken to be absent",
+        MAX_WALKS,
+        name,
+    )
+    return []
 
 
 def _refuse_unreadable_namesake(unparsed: Iterable[Mapping[str, Any]], name: str) -> None:
@@ -175,12 +187,6 @@ def _refuse_unreadable_namesake(unparsed: Iterable[Mapping[str, Any]], name: str
             f"the volume list holds a volume named {name!r} that is not a volume as the API documents "
             "it (a required field is missing), so it cannot be checked or reused"
         )
-
-
-def _kept_changing() -> UnexpectedResponseError:
-    return UnexpectedResponseError(
-        f"the volume list kept changing while it was read ({MAX_WALKS} walks): try again later"
-    )
 
 
 def named(volumes: Iterable[Volume], name: str) -> list[Volume]:

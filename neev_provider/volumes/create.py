@@ -43,6 +43,7 @@ from neev_provider.client.errors import (
     VolumeStillPresentError,
 )
 from neev_provider.client.models import Volume, VolumeStatus
+from neev_provider.client.retry import is_transient
 from neev_provider.volumes.records import CreateRecord
 from neev_provider.volumes.wait import Logger
 
@@ -209,7 +210,7 @@ class VolumeEnsurer:
             return known
         if known == "post":
             return self.create()
-        matches = self.client.find_volumes_by_name(self.name)
+        matches = self._lookup()
         if self.own_name:
             volume = self._reconcile(matches)
             if volume is not None:
@@ -307,7 +308,7 @@ class VolumeEnsurer:
         deadline = self.clock() + self.policy.window
         delay = self.policy.initial_delay
         while True:
-            matches = self.client.find_volumes_by_name(self.name)
+            matches = self._lookup()
             if matches:
                 if not self.own_name:
                     return self._only(matches)
@@ -349,7 +350,26 @@ class VolumeEnsurer:
                 self.name,
             )
             self.sleep(self.policy.gone_poll)
-            matches = self.client.find_volumes_by_name(self.name)
+            matches = self._lookup()
+
+    def _lookup(self) -> list[Volume]:
+        """Every volume bearing the name: a read like a wait's, which rides out transient errors.
+
+        A 429, a 5xx or a network failure that outlasts the client's own retries is tried again,
+        backing off, until the task's own time (``gone_timeout``, its ``timeout``) runs out.
+        """
+        deadline = self.clock() + self.policy.gone_timeout
+        delay = self.policy.initial_delay
+        while True:
+            try:
+                return self.client.find_volumes_by_name(self.name)
+            except NeevCloudError as error:
+                remaining = deadline - self.clock()
+                if not is_transient(error) or remaining <= 0:
+                    raise
+                self.log.warning("Looking up %s failed (%s); trying again", self.name, error)
+                self.sleep(min(delay, remaining))
+                delay = min(delay * 2, self.policy.max_delay)
 
     def _delete(self, volume_id: str, why: str) -> None:
         _delete_quietly(self.client, volume_id, why, self.log)

@@ -9,6 +9,7 @@ API server nor a separate DAG processor, and cannot run the LocalExecutor on SQL
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ def fixture_airflow(
     shutil.copy(ROOT / "tests" / "dags" / "scratch_volume_failing_work.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "killed_create.py", dags)
     shutil.copy(ROOT / "tests" / "dags" / "create_with_state_store.py", dags)
+    shutil.copy(ROOT / "tests" / "dags" / "four_waits.py", dags)
     for example in ("training_data_volume.py", "train_on_ready_volume.py"):
         shutil.copy(ROOT / "example_dags" / example, dags)
     extra_env = {
@@ -100,6 +102,37 @@ def test_the_main_example_runs_with_its_wait_in_the_triggerer(
     delete_events = _lineage(airflow, run_id, "delete_volume")
     assert ("COMPLETE", "outputs", namespace, "CREATE") in create_events
     assert ("COMPLETE", "inputs", namespace, "DROP") in delete_events
+
+
+def test_concurrent_deferred_waits_each_log_their_own_volume_only(
+    airflow: Airflow, emulator: EmulatorServer
+) -> None:
+    """Four waits share one client and its batched reads in the triggerer; their logs do not mix."""
+    dag_id = "four_concurrent_waits"
+    emulator.configure(bind_delay=6.0)  # long enough for every wait to report pending in the triggerer
+    airflow.wait_for_dag(dag_id)
+
+    run = airflow.run_dag(dag_id)
+
+    assert run["state"] == "success", airflow.log("scheduler")[-3000:]
+    run_id = run["dag_run_id"]
+    volume_ids = {
+        index: airflow.api(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/create_{index}/xcomEntries/volume_id",
+        ).json()["value"]
+        for index in range(4)
+    }
+    for index, own in volume_ids.items():
+        trigger_log = "".join(
+            text
+            for name, text in airflow.task_logs(dag_id, run_id, f"create_{index}").items()
+            if ".trigger." in name
+        )
+        mentioned = set(re.findall(r"Volume ([0-9a-f-]{36}):", trigger_log))
+        assert mentioned == {own}, f"create_{index}: its trigger log names {mentioned}, not only {own}"
+        assert "status=pending" in trigger_log  # its own progress, not just the final line
+    assert emulator.volumes() == []
 
 
 def _lineage(airflow: Airflow, run_id: str, task_id: str) -> set[tuple[str, str, str, str]]:

@@ -37,13 +37,75 @@ class FakeTaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
 
+    def get_first_reschedule_date(self, context: Any) -> None:
+        """Airflow 3's reschedule-mode sensors ask when the first try began: never rescheduled yet."""
+        return None
+
+
+#: The suites run under every API dialect the emulator speaks: what the spec allows, the
+#: provider must hold against (wording, list order, extra fields, HTML gateway pages).
+CORE_SUITES = frozenset(
+    f"tests.operators.{name}"
+    for name in ("test_create", "test_delete", "test_extend", "test_sensor", "test_trigger")
+)
+DIALECTS = ("native", "generic", "newest-first", "shifting", "extra-fields", "html-errors")
+#: Foreign volumes the ``shifting`` dialect moves while a list is paged (two pages' worth).
+SHIFTING_VOLUMES = 110
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the core suites once per dialect."""
+    if metafunc.module.__name__ in CORE_SUITES and "dialect" in metafunc.fixturenames:
+        metafunc.parametrize("dialect", DIALECTS, indirect=True)
+
+
+@pytest.fixture(name="dialect")
+def fixture_dialect(request: pytest.FixtureRequest) -> str:
+    """The API dialect the emulator answers in (``native`` outside the core suites)."""
+    return str(getattr(request, "param", "native"))
+
 
 @pytest.fixture(name="emulator")
-def fixture_emulator(neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+def fixture_emulator(
+    neev_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, dialect: str
+) -> EmulatorServer:
     """The emulator with short lifecycle delays, and the default connection pointing at it."""
-    neev_emulator.configure(**FAST)
+    neev_emulator.configure(**FAST, dialect=dialect)
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", neev_emulator.airflow_connection())
+    if dialect == "shifting":
+        _seed_shifting_volumes(neev_emulator)
+        return _WithoutShiftingVolumes(neev_emulator)  # type: ignore[return-value]
     return neev_emulator
+
+
+class _WithoutShiftingVolumes:
+    """The emulator, whose ``volumes()`` leaves out the foreign volumes the dialect keeps moving."""
+
+    def __init__(self, emulator: EmulatorServer) -> None:
+        self._emulator = emulator
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._emulator, name)
+
+    def volumes(self) -> list[dict[str, Any]]:
+        return [v for v in self._emulator.volumes() if not v["name"].startswith("shift-")]
+
+
+def _seed_shifting_volumes(emulator: EmulatorServer) -> None:
+    from neev_provider.client import ClientConfig, CreateVolumeRequest, NeevCloudClient, TokenAuth
+
+    config = ClientConfig(
+        org_id=emulator.org_id,
+        project_id=emulator.project_id,
+        auth=TokenAuth(emulator.token),
+        host=emulator.url,
+    )
+    with NeevCloudClient(config) as client:
+        for index in range(SHIFTING_VOLUMES):
+            client.create_volume(
+                CreateVolumeRequest(size_gb=1, region_id="as-south-1", name=f"shift-{index:03d}")
+            )
+    emulator.clear_requests()
 
 
 @pytest.fixture(name="ti")

@@ -102,7 +102,7 @@ def test_a_create_that_failed_ambiguously_without_effect_is_sent_again(
 ) -> None:
     emulator.inject("status", operation="createNetworkVolume", status=502, times=1)
 
-    result = create_op().execute(context)
+    result = create_op(settle_window=0.5).execute(context)  # looked for half a second: nothing came
 
     assert [v["id"] for v in emulator.volumes()] == [result["id"]]
     assert calls(emulator, "createNetworkVolume") == 2

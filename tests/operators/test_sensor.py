@@ -13,6 +13,12 @@ from neev_provider.exceptions import NeevVolumeFailedError
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.sensors import NeevVolumeSensor
 from tests.operators.conftest import POLL, calls, resume
+from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS
+
+try:  # Airflow 3.2+
+    from airflow.sdk.exceptions import AirflowRescheduleException
+except ImportError:
+    from airflow.exceptions import AirflowRescheduleException
 
 
 @pytest.fixture(name="volume_id")
@@ -26,18 +32,26 @@ def sensor(volume_id: str, **kwargs: Any) -> NeevVolumeSensor:
     return NeevVolumeSensor(volume_id=volume_id, **values)
 
 
-@pytest.mark.parametrize("mode", ["poke", "reschedule"])
-def test_poke_reports_progress_then_the_volume(
-    emulator: EmulatorServer, context: dict[str, Any], volume_id: str, mode: str
+def test_poke_mode_pokes_until_bound_and_returns_the_volume(
+    emulator: EmulatorServer, context: dict[str, Any], volume_id: str
 ) -> None:
-    watcher = sensor(volume_id, mode=mode)
+    emulator.configure(bind_delay=0.3)
+    result = sensor(volume_id, mode="poke").execute(context)
 
-    assert watcher.poke(context).is_done is False
+    assert result["status"] == "bound"
+    assert calls(emulator, "getNetworkVolume") >= 2  # pending first: it did poke more than once
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 2 reads a sensor's reschedules from its database")
+def test_reschedule_mode_gives_its_slot_back_while_pending(
+    emulator: EmulatorServer, context: dict[str, Any], volume_id: str
+) -> None:
+    watcher = sensor(volume_id, mode="reschedule")
+
+    with pytest.raises(AirflowRescheduleException):
+        watcher.execute(context)
     emulator.advance(60)
-    done = watcher.poke(context)
-
-    assert done.is_done is True
-    assert done.xcom_value["status"] == "bound"
+    assert watcher.execute(context)["status"] == "bound"
 
 
 @pytest.mark.parametrize("status", ["failed", "terminated"])
@@ -72,8 +86,13 @@ def test_a_deleted_volume_fails_the_wait(
 def test_transient_errors_are_waited_through(
     emulator: EmulatorServer, context: dict[str, Any], volume_id: str
 ) -> None:
+    emulator.advance(60)  # bound: a poke that met no error would be done
     emulator.inject("status", operation="getNetworkVolume", status=503, times=3)
-    assert sensor(volume_id).poke(context).is_done is False
+
+    assert sensor(volume_id).poke(context).is_done is False  # three 503s: the client gave up
+    assert sensor(volume_id).poke(context).is_done is True  # the next poke reads it
+    statuses = [r["status"] for r in emulator.requests() if r["operation"] == "getNetworkVolume"]
+    assert statuses == [503, 503, 503, 200]
 
 
 def test_min_size_waits_for_the_capacity(

@@ -29,6 +29,7 @@ from neev_provider.triggers.reads import LIST_LIMIT, MAX_CONCURRENT_PAGES, Batch
 from neev_provider.volumes.wait import Target, VolumeWatch
 from tests.client.conftest import make_config
 from tests.operators.conftest import calls, rebuild
+from tests.support.contract import ContractMonitor
 
 
 def make_volumes(count: int, **request: Any) -> list[str]:
@@ -335,7 +336,7 @@ def test_shared_clients_are_per_event_loop() -> None:
 
 
 def test_a_rotated_token_is_picked_up_by_running_waits(
-    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    emulator: EmulatorServer, contract_monitor: ContractMonitor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The user rotates the connection's token; the old one then expires: the wait carries on."""
     emulator.configure(bind_delay=4.5, token_ttl=3)
@@ -348,9 +349,11 @@ def test_a_rotated_token_is_picked_up_by_running_waits(
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(password=short_lived))
     (volume_id,) = make_volumes(1)
 
+    read = contract_monitor.event_for(lambda exchange: exchange.operation == "getNetworkVolume")
+
     async def scenario() -> list[dict[str, Any]]:
         waiting = asyncio.ensure_future(first_events(triggers([volume_id], poll_interval=0.3)))
-        await asyncio.sleep(0.5)
+        assert await asyncio.to_thread(read.wait, 30)  # the wait has read with the old token
         monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection())  # rotated
         return await waiting
 

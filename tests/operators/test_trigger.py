@@ -14,6 +14,7 @@ from neev_provider.emulator import EmulatorServer
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers import NeevVolumeTrigger
 from tests.operators.conftest import POLL, calls, rebuild, run_trigger
+from tests.support.contract import ContractMonitor
 
 
 @pytest.fixture(name="volume_id")
@@ -118,15 +119,20 @@ def test_the_event_carries_the_resume_state(emulator: EmulatorServer, volume_id:
 
 @pytest.mark.parametrize(("delete_on_kill", "left"), [(True, 0), (False, 1)], ids=["owned", "not-owned"])
 def test_on_kill_deletes_only_an_owned_volume(
-    emulator: EmulatorServer, volume_id: str, delete_on_kill: bool, left: int
+    emulator: EmulatorServer,
+    contract_monitor: ContractMonitor,
+    volume_id: str,
+    delete_on_kill: bool,
+    left: int,
 ) -> None:
     emulator.configure(bind_delay=60)
     rebuilt = rebuild(trigger(volume_id, delete_on_kill=delete_on_kill))
+    read = contract_monitor.event_for(lambda exchange: exchange.operation == "getNetworkVolume")
 
     async def kill_while_waiting() -> None:
         # What the triggerer does when a user marks the deferred task failed: cancel run(), then on_kill().
         task = asyncio.ensure_future(rebuilt.run().__anext__())
-        await asyncio.sleep(0.2)
+        assert await asyncio.to_thread(read.wait, 30)  # the wait is under way
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
