@@ -1,4 +1,7 @@
-"""The NeevCloud console link on every volume task.
+"""The console link on volume tasks, when the connection names a ``console_url``.
+
+NeevCloud documents no URL of a volume's page in its console, so the provider ships no
+default: the link appears only on tasks whose connection sets the ``console_url`` template.
 
 The URL is built in the task as soon as the volume id is known, before any wait or
 deferral, and pushed to XCom under the link's own key. That one key serves every
@@ -16,7 +19,6 @@ from urllib.parse import quote, urlsplit
 from neev_provider._compat import BaseOperatorLink, Context, get_xcom_value
 from neev_provider.client import validation
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
-from neev_provider.hooks.form import DEFAULT_CONSOLE_URL
 
 if TYPE_CHECKING:
     import logging
@@ -60,13 +62,13 @@ def check_template(template: str) -> str:
 
 
 def console_url(
-    template: str | None, *, org_id: str, project_id: str, volume_id: str, region_id: str | None = None
+    template: str, *, org_id: str, project_id: str, volume_id: str, region_id: str | None = None
 ) -> str:
-    """Fill in the console URL template (default: ``DEFAULT_CONSOLE_URL`` of the connection form)."""
+    """Fill in the connection's console URL template."""
     values = {"org_id": org_id, "project_id": project_id, "volume_id": volume_id}
     values["region_id"] = region_id or ""
     quoted = {name: quote(value, safe="") for name, value in values.items()}
-    return check_template(template or DEFAULT_CONSOLE_URL).format(**quoted)
+    return check_template(template).format(**quoted)
 
 
 def persist_volume_link(
@@ -79,13 +81,17 @@ def persist_volume_link(
 ) -> str | None:
     """Push the volume's console URL for :class:`NeevVolumeLink`; return it.
 
-    A link is a convenience: a bad ``console_url`` template is logged, never raised, so
-    that it cannot fail a task that already created a volume.
+    Without a ``console_url`` on the connection there is no link and nothing is pushed. A
+    link is a convenience: a bad template is logged, never raised, so that it cannot fail a
+    task that already created a volume.
     """
+    template = hook.console_url_template
+    if not template:
+        return None
     try:
         config = hook.client.config
         url = console_url(
-            hook.console_url_template,
+            template,
             org_id=config.org_id,
             project_id=config.project_id,
             volume_id=validation.volume_id(volume_id),

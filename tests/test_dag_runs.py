@@ -271,9 +271,13 @@ def test_example_training_data_volume_announces_the_bound_volume(
     reason="on Airflow 3 the API server reads the link's XCom itself (tests/integration)",
 )
 def test_on_airflow_2_the_webserver_reads_the_console_link(
-    airflow_db: None, instant_emulator: EmulatorServer
+    airflow_db: None, instant_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from neev_provider.links import NeevVolumeLink
+
+    template = "https://console.example.com/{org_id}/{project_id}/volumes/{volume_id}"
+    connection = instant_emulator.airflow_connection(console_url=template)
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", connection)
 
     dag = load_dag(DAGS / "training_data_volume.py")
     sync_to_db(dag)
@@ -282,4 +286,4 @@ def test_on_airflow_2_the_webserver_reads_the_console_link(
     (volume,) = instant_emulator.volumes()
     ti = run.get_task_instance("create_volume")
     link = NeevVolumeLink().get_link(dag.get_task("create_volume"), ti_key=ti.key)
-    assert link.endswith(f"/orgs/org-emulator/projects/prj-emulator/storage/network-volumes/{volume['id']}")
+    assert link == f"https://console.example.com/org-emulator/prj-emulator/volumes/{volume['id']}"

@@ -20,11 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-#: The console page of a volume when the connection sets no ``console_url``. NeevCloud
-#: documents no deep link into its console; this follows the API's own path layout.
-DEFAULT_CONSOLE_URL = (
-    "https://ai.neevcloud.com/orgs/{org_id}/projects/{project_id}/storage/network-volumes/{volume_id}"
-)
 #: The defaults the client applies when the connection leaves these extras out.
 DEFAULT_TIMEOUT = 30
 DEFAULT_MAX_RETRIES = 2
@@ -124,10 +119,9 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
     ExtraField(
         "console_url",
         "Console URL template",
-        "The NeevCloud link on volume tasks; {org_id}, {project_id}, {region_id} and {volume_id} are "
-        f"filled in. Default: {DEFAULT_CONSOLE_URL}",
-        DEFAULT_CONSOLE_URL,
-        examples=(DEFAULT_CONSOLE_URL,),
+        "A link on volume tasks to the volume in your console; {org_id}, {project_id}, {region_id} "
+        "and {volume_id} are filled in. No link when empty (NeevCloud documents no console URLs).",
+        "https://console.example.com/{org_id}/{project_id}/volumes/{volume_id}",
     ),
 )
 

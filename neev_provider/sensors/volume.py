@@ -18,11 +18,12 @@ from neev_provider._compat import (
 )
 from neev_provider.client import validation
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
-from neev_provider.client.retry import seconds
+from neev_provider.client.retry import is_transient
 from neev_provider.exceptions import no_retry_for_bad_input, result_of
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE, NeevHookMixin
+from neev_provider.volumes.wait import Failed, Ready, Target, WaitOutcome, evaluate, timeout_message
 
 TARGETS = ("bound", "extended")
 
@@ -107,9 +108,6 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
             return None
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from neev_provider.client.retry import is_transient
-        from neev_provider.volumes.wait import Failed, Ready, Target, WaitOutcome, evaluate
-
         volume_id = validation.volume_id(self.volume_id)
         min_size = self._min_size()
         try:
@@ -131,13 +129,11 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
         self.log.info("Volume %s: %s (waiting for %s)", volume_id, verdict.reason, self.target)
         return PokeReturnValue(is_done=False)
 
-    def _timeout_message(self) -> str:
-        last = self._last_seen or "nothing yet"
-        return (
-            f"{self.task_id}: volume {self.volume_id}: the volume was not {self.target} within the "
-            f"sensor's timeout of {seconds(self.timeout)}; last seen: {last}. Raise `timeout` if the API is "
-            "just slow."
-        )
+    def _timeout_message(self, message: str | None = None) -> str:
+        """Name the task, the volume, what it was last seen in, and the way out, as the operators do."""
+        if message is None:
+            message = timeout_message(self.target, float(self.timeout), self._last_seen or "nothing read yet")
+        return f"{self.task_id}: volume {self.volume_id}: {message}. Raise `timeout` if the API is just slow."
 
     def _poke_until_done(self, context: Context) -> Any:
         """Airflow's poke loop, with a timeout that names the volume and its last state."""
@@ -180,11 +176,9 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
     @no_retry_for_bad_input
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event, through the same path as the operators."""
-        from neev_provider.volumes.wait import WaitOutcome
-
         outcome = WaitOutcome.from_event(event or {})
         if outcome.status == "timeout":
-            message = f"{self.task_id}: volume {outcome.volume_id}: {outcome.message}"
+            message = self._timeout_message(outcome.message)
             if self.soft_fail:
                 raise AirflowSkipException(message)
             raise AirflowSensorTimeout(message)

@@ -191,6 +191,11 @@ class WaitOutcome:
         )
 
 
+def timeout_message(target: str, waited: float, last_state: str) -> str:
+    """The one wording of a wait's timeout, in every mode: the target, the time, the last state."""
+    return f"the volume was not {target} after {waited:.0f} s; last seen: {last_state}"
+
+
 class VolumeWatch:
     """The state of one wait; feed it each read, it says when to stop.
 
@@ -258,8 +263,7 @@ class VolumeWatch:
         if self.clock() < self.deadline:
             return None
         waited = self.clock() - self.started_at
-        message = f"the volume was not {self.target.value} after {waited:.0f} s; last seen: {last_state}"
-        return WaitOutcome("timeout", self.volume_id, message)
+        return WaitOutcome("timeout", self.volume_id, timeout_message(self.target.value, waited, last_state))
 
     def _report(self, state: str, *, force: bool = False) -> None:
         now = self.clock()

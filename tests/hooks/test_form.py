@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -23,6 +25,8 @@ from neev_provider.hooks.form import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     EXTRA_FIELDS,
+    HIDDEN_FIELDS,
+    STANDARD_FIELDS,
     UI_FIELD_BEHAVIOUR,
 )
 from neev_provider.hooks.neevcloud import NeevCloudHook
@@ -127,3 +131,18 @@ def test_older_airflows_see_every_placeholder_through_the_providers_manager() ->
     assert behaviour["hidden_fields"] == ["schema", "port"]
     assert behaviour["placeholders"]["extra__neevcloud__org_id"] == "org-abc123"
     assert behaviour["placeholders"]["password"].startswith("pat-nc-")
+
+
+def test_the_getting_started_table_lists_the_form_as_it_is() -> None:
+    """Every field of the docs' connection table, in the form's order, with the form's label."""
+    text = (Path(__file__).parents[2] / "docs" / "getting-started.rst").read_text()
+    table = text[text.index(".. list-table::") : text.index("The ``schema`` field is not used")]
+    rows = re.findall(r"^   \* - (?:extra )?``(\w+)``\n     - (.+)$", table, re.MULTILINE)
+    documented = dict(rows)
+
+    expected = {name: label for name, (label, _) in STANDARD_FIELDS.items()}
+    expected |= {name: "(hidden)" for name in HIDDEN_FIELDS if name != "schema"}
+    expected |= {field.name: field.label for field in EXTRA_FIELDS}
+    assert documented == expected
+    extras = [name for name, _ in rows if name in {field.name for field in EXTRA_FIELDS}]
+    assert extras == [field.name for field in EXTRA_FIELDS]

@@ -470,7 +470,7 @@ SENSOR_CASES = [
         "poke-mode timeout names the volume and its last state",
         lambda env: sensor(env, volume_id=_held_volume(env), timeout=0.3, poke_interval=0.1),
         AirflowSensorTimeout,
-        ("volume ", "not bound within the sensor's timeout", "last seen: status=pending"),
+        ("volume ", "not bound after", "last seen: status=pending"),
         reaches="emulator",
         limit=3.0,
         setup=_pending_volume,

@@ -737,7 +737,7 @@ AIRFLOW_SERVER_CASES = [
             ),
         )[1],
         AirflowSensorTimeout,
-        ("not bound within the sensor's timeout", "last seen: the last read failed"),
+        ("not bound after", "last seen: the last read failed", "Raise `timeout`"),
         reaches="server",
         limit=3.0,
     ),

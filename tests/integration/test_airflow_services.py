@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 MAIN_DAG = "neevcloud_scratch_volume_training"
 FAILING_DAG = "scratch_volume_failing_work"
 
+#: The console link template of the connection (NeevCloud documents none, so none is built in).
+CONSOLE_URL = "https://console.example.com/{org_id}/{project_id}/volumes/{volume_id}"
+
 
 @pytest.fixture(scope="module", name="airflow")
 def fixture_airflow(
@@ -47,7 +50,7 @@ def fixture_airflow(
     for example in ("training_data_volume.py", "train_on_ready_volume.py"):
         shutil.copy(ROOT / "example_dags" / example, dags)
     extra_env = {
-        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
+        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(console_url=CONSOLE_URL),
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
         # OpenLineage's console transport: the events land in the task logs.
         "AIRFLOW__OPENLINEAGE__TRANSPORT": '{"type": "console"}',
@@ -94,8 +97,7 @@ def test_the_main_example_runs_with_its_wait_in_the_triggerer(
     ).json()["value"]
     links = airflow.api("GET", f"/api/v2/dags/{MAIN_DAG}/dagRuns/{run_id}/taskInstances/create_volume/links")
     assert links.json()["extra_links"] == {
-        "NeevCloud volume": "https://ai.neevcloud.com/orgs/org-emulator/projects/prj-emulator"
-        f"/storage/network-volumes/{volume_id}"
+        "NeevCloud volume": f"https://console.example.com/org-emulator/prj-emulator/volumes/{volume_id}"
     }
     namespace = "neevcloud://org-emulator/prj-emulator"
     create_events = _lineage(airflow, run_id, "create_volume")

@@ -44,9 +44,15 @@ def fixture_lineage_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "console")
 
 
-def test_the_default_console_url_names_org_project_and_volume() -> None:
-    url = console_url(None, org_id="org-a", project_id="prj-b", volume_id=VOLUME)
-    assert url == f"https://ai.neevcloud.com/orgs/org-a/projects/prj-b/storage/network-volumes/{VOLUME}"
+def test_without_a_console_url_no_task_gets_a_link(
+    emulator: EmulatorServer, context: dict[str, Any], ti: FakeTaskInstance
+) -> None:
+    # NeevCloud documents no console URL of a volume, so none is guessed.
+    result = NeevCreateVolumeOperator(task_id="create_volume", size_gb=10, poll_interval=POLL).execute(
+        context
+    )
+    assert result["status"] == "bound"
+    assert XCOM_KEY not in ti.xcoms
 
 
 def test_a_console_url_template_from_the_connection() -> None:
@@ -69,8 +75,13 @@ def test_a_bad_template_is_refused_naming_field_value_and_rule(template: str) ->
 
 
 def test_the_create_link_is_pushed_before_the_wait_is_deferred(
-    emulator: EmulatorServer, context: dict[str, Any], ti: FakeTaskInstance
+    emulator: EmulatorServer,
+    context: dict[str, Any],
+    ti: FakeTaskInstance,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    template = "https://console.example.com/{org_id}/{project_id}/volumes/{volume_id}"
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(console_url=template))
     operator = NeevCreateVolumeOperator(
         task_id="create_volume", size_gb=10, deferrable=True, poll_interval=POLL
     )
@@ -79,7 +90,7 @@ def test_the_create_link_is_pushed_before_the_wait_is_deferred(
 
     (volume,) = emulator.volumes()
     assert ti.xcoms[XCOM_KEY] == (
-        f"https://ai.neevcloud.com/orgs/org-emulator/projects/prj-emulator/storage/network-volumes/{volume['id']}"
+        f"https://console.example.com/org-emulator/prj-emulator/volumes/{volume['id']}"
     )
 
 
