@@ -1,9 +1,10 @@
-"""A scratch volume around a training job: create, wait until bound, train, always delete.
+"""A scratch volume around a training job: created before it, deleted after it, always.
 
-The volume is a setup task and its deletion the matching teardown: the delete runs when
-the training fails too, so the volume never outlives the run. The wait is a separate,
-deferrable sensor, so no worker slot is held while the volume is provisioned. To see the
-teardown at work, trigger it with ``{"fail_training": true}`` (``make demo`` does both).
+``scratch_volume`` makes the create a setup task (it waits until the volume is bound, in the
+triggerer here) and the delete its teardown: the delete runs when the training fails too, so
+the volume never outlives the run. To see the teardown at work, trigger the DAG with
+``{"fail_training": true}`` (``make demo`` does both). The same DAG as four explicit tasks is
+``scratch_volume_four_tasks.py``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,21 @@ except ImportError:  # Airflow 2
     from airflow.decorators import task
     from airflow.models.param import Param
 
-from neev_provider.operators import NeevCreateVolumeOperator, NeevDeleteVolumeOperator
-from neev_provider.sensors import NeevVolumeSensor
+from neev_provider.operators import scratch_volume
+
+
+# [START howto_scratch_volume_work]
+@task
+def train(volume_id: str, mount_path: str, params: dict[str, Any] | None = None) -> dict[str, str]:
+    """Stand-in for the training job: it would mount ``volume_id`` at ``mount_path``."""
+    # Airflow passes the DAG run's params to a task argument named `params`.
+    if params and params["fail_training"]:
+        raise RuntimeError(f"training on {volume_id} failed (the run set fail_training)")
+    print(f"training with scratch volume {volume_id} mounted at {mount_path}")
+    return {"volume_id": volume_id, "checkpoint": f"{mount_path}/checkpoints/final.pt"}
+
+
+# [END howto_scratch_volume_work]
 
 with DAG(
     dag_id="neevcloud_scratch_volume_training",
@@ -35,51 +49,14 @@ with DAG(
         "fail_training": Param(False, type="boolean", description="Make the training task fail"),
     },
 ) as dag:
-    # [START howto_create_volume]
-    create_volume = NeevCreateVolumeOperator(
-        task_id="create_volume",
+    # [START howto_scratch_volume]
+    with scratch_volume(
+        size_gb="{{ params.size_gb }}",
         neev_conn_id="{{ params.conn_id }}",
         region_id="{{ params.region_id }}",
-        size_gb="{{ params.size_gb }}",
         mount_path="{{ params.mount_path }}",
-        # Return as soon as the volume exists; the sensor below does the waiting.
-        wait_for_completion=False,
-    )
-    # [END howto_create_volume]
-
-    # [START howto_wait_bound]
-    wait_bound = NeevVolumeSensor(
-        task_id="wait_bound",
-        neev_conn_id="{{ params.conn_id }}",
-        volume_id=create_volume.output["volume_id"],
-        target="bound",
-        deferrable=True,
-        poke_interval=5,
-        timeout=20 * 60,
-    )
-    # [END howto_wait_bound]
-
-    # [START howto_use_volume]
-    @task
-    def train(volume_id: str, mount_path: str, params: dict[str, Any] | None = None) -> dict[str, str]:
-        """Stand-in for the training job: it would mount ``volume_id`` at ``mount_path``."""
-        # Airflow passes the DAG run's params to a task argument named `params`.
-        if params and params["fail_training"]:
-            raise RuntimeError(f"training on {volume_id} failed (the run set fail_training)")
-        print(f"training with scratch volume {volume_id} mounted at {mount_path}")
-        return {"volume_id": volume_id, "checkpoint": f"{mount_path}/checkpoints/final.pt"}
-
-    training = train(create_volume.output["volume_id"], "{{ params.mount_path }}")
-    # [END howto_use_volume]
-
-    # [START howto_delete_volume]
-    delete_volume = NeevDeleteVolumeOperator(
-        task_id="delete_volume",
-        neev_conn_id="{{ params.conn_id }}",
-        volume_id=create_volume.output["volume_id"],
-    )
-    # [END howto_delete_volume]
-
-    # [START howto_setup_teardown]
-    create_volume >> wait_bound >> training >> delete_volume.as_teardown(setups=create_volume)
-    # [END howto_setup_teardown]
+        deferrable=True,  # wait for the volume in the triggerer, not in a worker slot
+        poll_interval=5,
+    ) as volume:
+        train(volume.id, "{{ params.mount_path }}")
+    # [END howto_scratch_volume]

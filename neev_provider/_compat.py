@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         Connection,
         Context,
         PokeReturnValue,
+        TaskGroup,
         conf,
     )
     from airflow.sdk.exceptions import (
@@ -32,11 +33,12 @@ if TYPE_CHECKING:
     from airflow.sdk.log import mask_secret
 else:
     try:  # Airflow 3.0+
-        from airflow.sdk import BaseOperator, BaseSensorOperator, Context, PokeReturnValue
+        from airflow.sdk import BaseOperator, BaseSensorOperator, Context, PokeReturnValue, TaskGroup
     except ImportError:  # Airflow 2.x
         from airflow.models import BaseOperator
         from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
         from airflow.utils.context import Context
+        from airflow.utils.task_group import TaskGroup
 
     try:  # Airflow 3.2+
         from airflow.sdk.exceptions import (
@@ -101,6 +103,7 @@ __all__ = [
     "Context",
     "PokeReturnValue",
     "TaskDeferred",
+    "TaskGroup",
     "TriggerEvent",
     "aget_connection",
     "aget_extras",

@@ -26,7 +26,7 @@ from tests.support.airflow_cli import AirflowCLI  # noqa: E402
 
 DAG_ID = "neevcloud_scratch_volume_training"
 OUT = ROOT / ".demo"
-TASKS = ("create_volume", "wait_bound", "train", "delete_volume")
+TASKS = ("scratch_volume.create", "train", "scratch_volume.delete")
 
 
 @dataclass(frozen=True)

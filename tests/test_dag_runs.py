@@ -77,8 +77,19 @@ def fixture_instant_emulator(neev_connection: EmulatorServer) -> EmulatorServer:
     return neev_connection
 
 
+MAIN_EXAMPLE_TASKS = ["scratch_volume.create", "train", "scratch_volume.delete"]
+
+
 def test_example_scratch_volume_training(airflow_db: None, instant_emulator: EmulatorServer) -> None:
     run = load_dag(DAGS / "scratch_volume_training.py").test()
+
+    assert task_states(run) == dict.fromkeys(MAIN_EXAMPLE_TASKS, "success")
+    assert instant_emulator.volumes() == []
+    assert [r["operation"] for r in instant_emulator.requests()].count("createNetworkVolume") == 1
+
+
+def test_example_scratch_volume_four_tasks(airflow_db: None, instant_emulator: EmulatorServer) -> None:
+    run = load_dag(DAGS / "scratch_volume_four_tasks.py").test()
 
     assert task_states(run) == dict.fromkeys(
         ["create_volume", "wait_bound", "train", "delete_volume"], "success"
@@ -92,13 +103,7 @@ def test_example_scratch_volume_training_when_training_fails(
     # The second run of `make demo`: the teardown deletes the volume all the same.
     run = load_dag(DAGS / "scratch_volume_training.py").test(run_conf={"fail_training": True})
 
-    states = task_states(run)
-    assert states == {
-        "create_volume": "success",
-        "wait_bound": "success",
-        "train": "failed",
-        "delete_volume": "success",
-    }
+    assert task_states(run) == {**dict.fromkeys(MAIN_EXAMPLE_TASKS, "success"), "train": "failed"}
     assert instant_emulator.volumes() == []
 
 
@@ -115,11 +120,13 @@ def test_example_fanout_trials(airflow_db: None, instant_emulator: EmulatorServe
     run = load_dag(DAGS / "fanout_trials.py").test()
 
     states = mapped_states(run)
-    assert states["trial.run_trial"] == ["success", "success", "failed"]  # the 0.1 rate diverges
-    assert states["trial.delete_volume"] == ["success"] * 3
-    assert states["trial.create_volume"] == ["success"] * 3
+    assert states["trial.run_trial"] == ["success"] * 4 + ["failed"]  # the 0.1 rate diverges
+    assert states["trial.scratch_volume.create"] == ["success"] * 5
+    assert states["trial.scratch_volume.delete"] == ["success"] * 5  # the failed trial's too
     creates = [r for r in instant_emulator.requests() if r["operation"] == "createNetworkVolume"]
-    assert len(creates) == 3
+    deletes = [r for r in instant_emulator.requests() if r["operation"] == "deleteNetworkVolume"]
+    assert len(creates) == 5
+    assert len({r["path"] for r in deletes}) == 5  # each trial deleted its own volume
     assert instant_emulator.volumes() == []
 
 
@@ -164,6 +171,75 @@ def test_the_teardown_pattern_deletes_a_volume_its_create_made(
 
     assert task_states(run) == {"create_volume": "success", "delete_volume": "success"}
     assert neev_connection.volumes() == []
+
+
+def _team_data(size_gb: int) -> Any:
+    from neev_provider.client import CreateVolumeRequest
+    from neev_provider.hooks.neevcloud import NeevCloudHook
+
+    request = CreateVolumeRequest(size_gb=size_gb, region_id="as-south-1", name="team-data")
+    return NeevCloudHook().client.create_volume(request)
+
+
+def test_a_scratch_volume_named_after_an_existing_one_uses_it_and_leaves_it(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    team_data = _team_data(size_gb=80)
+
+    run = load_dags(DAGS / "scratch_volume_named.py")["scratch_named"].test()
+
+    states = task_states(run)
+    assert states == {
+        "scratch_volume.create": "success",
+        "use": "success",
+        "scratch_volume.delete": "skipped",
+    }
+    assert run.get_task_instance("use").xcom_pull(task_ids="use") == team_data.id
+    assert [(v["id"], v["sizeGB"]) for v in neev_connection.volumes()] == [(team_data.id, 80)]
+
+
+def test_a_scratch_volume_refuses_a_smaller_existing_volume_without_extend_to_fit(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    team_data = _team_data(size_gb=20)
+
+    run = load_dags(DAGS / "scratch_volume_named.py")["scratch_named"].test()
+
+    # The create refuses (no retry: nothing would change); the block and the teardown do not run.
+    assert task_states(run) == {
+        "scratch_volume.create": "failed",
+        "use": "upstream_failed",
+        "scratch_volume.delete": "upstream_failed",
+    }
+    assert [(v["id"], v["sizeGB"]) for v in neev_connection.volumes()] == [(team_data.id, 20)]
+
+
+def test_extend_to_fit_grows_a_smaller_existing_volume_first_and_keeps_it(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    team_data = _team_data(size_gb=20)
+
+    run = load_dags(DAGS / "scratch_volume_named.py")["scratch_extend_to_fit"].test()
+
+    assert task_states(run) == {
+        "scratch_volume.create": "success",
+        "scratch_volume.extend": "success",
+        "use": "success",
+        "scratch_volume.delete": "skipped",
+    }
+    assert [(v["id"], v["sizeGB"]) for v in neev_connection.volumes()] == [(team_data.id, 50)]
+    extends = [r for r in neev_connection.requests() if r["operation"] == "extendNetworkVolume"]
+    assert [r["status"] for r in extends] == [202]
+
+
+def test_extend_to_fit_on_a_new_volume_creates_it_at_size_and_deletes_it(
+    airflow_db: None, neev_connection: EmulatorServer
+) -> None:
+    run = load_dags(DAGS / "scratch_volume_named.py")["scratch_extend_to_fit"].test()
+
+    assert set(task_states(run).values()) == {"success"}
+    assert neev_connection.volumes() == []
+    assert [r["operation"] for r in neev_connection.requests()].count("extendNetworkVolume") == 0
 
 
 def test_a_deferred_create_cleans_up_from_the_event_alone(

@@ -72,6 +72,9 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         region, mode and size are compatible (default; it is adopted, never deleted by the
         provider), or ``fail``. A volume bearing the task instance's own default name is always
         this task's from an earlier try, and is reused.
+    :param reuse_smaller: reuse an existing volume smaller than ``size_gb`` too, for a
+        :class:`~neev_provider.operators.NeevExtendVolumeOperator` after this task to grow it
+        (what :func:`~neev_provider.operators.scratch_volume` does with ``extend_to_fit``).
     :param wait_for_completion: wait until the volume is bound (default) or return at once.
     :param delete_on_failure: delete the volume this task created if it fails or the wait times
         out. Errors of the connection, the credentials or the network fail the task and leave the
@@ -104,6 +107,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         mount_path: str | None = None,
         attached_to: Sequence[Mapping[str, str]] | None = None,
         if_exists: IfExists = "reuse",
+        reuse_smaller: bool = False,
         wait_for_completion: bool = True,
         delete_on_failure: bool = True,
         settle_window: float = DEFAULT_SETTLE_WINDOW,
@@ -119,6 +123,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self.mount_path = mount_path
         self.attached_to = list(attached_to or [])
         self.if_exists = if_exists
+        self.reuse_smaller = reuse_smaller
         self.wait_for_completion = wait_for_completion
         self.delete_on_failure = delete_on_failure
         self.settle_window = validation.non_negative_number(settle_window, "settle_window")
@@ -230,6 +235,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
             request,
             own_name=self.name is None,
             if_exists=self.if_exists,
+            reuse_smaller=self.reuse_smaller,
             policy=SettlePolicy(
                 window=self.settle_window,
                 initial_delay=min(1.0, self.poll_interval),

@@ -98,15 +98,18 @@ class Ensured:
     ambiguous: bool
 
 
-def adoption_problems(volume: Volume, request: CreateVolumeRequest) -> list[str]:
-    """List how an existing volume differs from what was asked, in ways that forbid reusing it."""
+def adoption_problems(volume: Volume, request: CreateVolumeRequest, *, smaller_ok: bool = False) -> list[str]:
+    """List how an existing volume differs from what was asked, in ways that forbid reusing it.
+
+    :param smaller_ok: a smaller volume may be reused (an extend after the create grows it).
+    """
     problems = []
     if volume.region_id != request.region_id:
         problems.append(f"regionID is {volume.region_id!r}, not {request.region_id!r}")
     # The spec gives volumeMode as free text ("filesystem or block"): its case says nothing.
     if volume.volume_mode.casefold() != request.volume_mode.casefold():
         problems.append(f"volumeMode is {volume.volume_mode!r}, not {request.volume_mode!r}")
-    if volume.capacity_gb < request.size_gb:
+    if volume.capacity_gb < request.size_gb and not smaller_ok:
         problems.append(f"sizeGB is {volume.capacity_gb}, smaller than the {request.size_gb} asked for")
     if volume.status.is_failure:
         problems.append(f"status is {volume.status.value}")
@@ -162,6 +165,7 @@ class VolumeEnsurer:
     :param own_name: the name is the task instance's default name, so every volume bearing it is
         the task's own (from this try or an earlier one).
     :param if_exists: a volume with a user-given name exists: ``reuse`` it if compatible, or ``fail``.
+    :param reuse_smaller: a volume smaller than asked for is compatible too (to be extended after).
     :param on_volume: called with each volume the task comes to hold, and whether the task owns it,
         before any wait or refusal.
     :param on_posting: called with the name right before each POST: from then until
@@ -177,6 +181,7 @@ class VolumeEnsurer:
         *,
         own_name: bool,
         if_exists: IfExists = "reuse",
+        reuse_smaller: bool = False,
         policy: SettlePolicy | None = None,
         on_volume: Callable[[Volume, bool], None] = lambda volume, owned: None,
         record: CreateRecord | None = None,
@@ -192,6 +197,7 @@ class VolumeEnsurer:
         self.name: str = request.name
         self.own_name = own_name
         self.if_exists = if_exists
+        self.reuse_smaller = reuse_smaller
         self.policy = policy or SettlePolicy()
         self.on_volume = on_volume
         self.record = record
@@ -381,7 +387,7 @@ class VolumeEnsurer:
 
     def _adopt_own(self, volume: Volume) -> None:
         self.on_volume(volume, True)
-        problems = adoption_problems(volume, self.request)
+        problems = adoption_problems(volume, self.request, smaller_ok=self.reuse_smaller)
         if problems:
             raise VolumeNotReusableError(
                 f"volume {volume.id} ({self.name}), created by an earlier try of this task, no longer "
@@ -399,7 +405,7 @@ class VolumeEnsurer:
                 volume_id=volume.id,
                 problems=["if_exists='fail'"],
             )
-        problems = adoption_problems(volume, self.request)
+        problems = adoption_problems(volume, self.request, smaller_ok=self.reuse_smaller)
         if problems:
             raise VolumeNotReusableError(
                 f"a volume named {self.name!r} already exists ({volume.id}) but cannot be reused: "

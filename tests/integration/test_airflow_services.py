@@ -75,14 +75,14 @@ def test_the_main_example_runs_with_its_wait_in_the_triggerer(
 
     assert run["state"] == "success", airflow.log("scheduler")[-3000:]
     assert airflow.task_states(MAIN_DAG, run["dag_run_id"]) == dict.fromkeys(
-        ["create_volume", "wait_bound", "train", "delete_volume"], "success"
+        ["scratch_volume.create", "train", "scratch_volume.delete"], "success"
     )
     trigger_logs = {
         name: text
-        for name, text in airflow.task_logs(MAIN_DAG, run["dag_run_id"], "wait_bound").items()
+        for name, text in airflow.task_logs(MAIN_DAG, run["dag_run_id"], "scratch_volume.create").items()
         if ".trigger." in name
     }
-    assert trigger_logs, "the sensor never deferred to the triggerer"
+    assert trigger_logs, "the create never deferred its wait to the triggerer"
     (trigger_log,) = trigger_logs.values()
     # The trigger's own progress lines (Airflow 3.1's trigger log does not name the logger).
     assert "waiting for bound" in trigger_log
@@ -93,15 +93,18 @@ def test_the_main_example_runs_with_its_wait_in_the_triggerer(
     # The console link, as the UI gets it from the API server, and the lifecycle in OpenLineage.
     run_id = run["dag_run_id"]
     volume_id = airflow.api(
-        "GET", f"/api/v2/dags/{MAIN_DAG}/dagRuns/{run_id}/taskInstances/create_volume/xcomEntries/volume_id"
+        "GET",
+        f"/api/v2/dags/{MAIN_DAG}/dagRuns/{run_id}/taskInstances/scratch_volume.create/xcomEntries/volume_id",
     ).json()["value"]
-    links = airflow.api("GET", f"/api/v2/dags/{MAIN_DAG}/dagRuns/{run_id}/taskInstances/create_volume/links")
+    links = airflow.api(
+        "GET", f"/api/v2/dags/{MAIN_DAG}/dagRuns/{run_id}/taskInstances/scratch_volume.create/links"
+    )
     assert links.json()["extra_links"] == {
         "NeevCloud volume": f"https://console.example.com/org-emulator/prj-emulator/volumes/{volume_id}"
     }
     namespace = "neevcloud://org-emulator/prj-emulator"
-    create_events = _lineage(airflow, run_id, "create_volume")
-    delete_events = _lineage(airflow, run_id, "delete_volume")
+    create_events = _lineage(airflow, run_id, "scratch_volume.create")
+    delete_events = _lineage(airflow, run_id, "scratch_volume.delete")
     assert ("COMPLETE", "outputs", namespace, "CREATE") in create_events
     assert ("COMPLETE", "inputs", namespace, "DROP") in delete_events
 
