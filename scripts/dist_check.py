@@ -10,7 +10,8 @@
    with the pinned ``constraints.txt``;
 5. from that virtualenv, in a new Airflow home: ``airflow providers list`` shows the provider,
    ``airflow connections test`` succeeds against the emulator started from the installed
-   package, and the main example DAG runs with ``airflow dags test``.
+   package, and the main example DAG and the README's "In a DAG" block, pasted as it is, run
+   with ``airflow dags test`` and leave no volume.
 
 Everything it writes but the virtualenv (the artifacts, logs and the Airflow home) stays in
 ``.dist-check/`` (git-ignored) for inspection; each run starts it afresh.
@@ -40,12 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.support, which the tests share with this script
 
 from tests.support.airflow_cli import AirflowCLI  # noqa: E402
+from tests.test_readme import readme_dag  # noqa: E402
 
 OUT = ROOT / ".dist-check"
 CONSTRAINTS = ROOT / "constraints.txt"
 DIST_NAME = "airflow-provider-neevcloud"
 EXAMPLE_DAG = ROOT / "example_dags" / "scratch_volume_training.py"
 EXAMPLE_DAG_ID = "neevcloud_scratch_volume_training"
+README_DAG_ID = "scratch_volume"
 #: Files the wheel must hold, beside the package's modules.
 WHEEL_DATA = ("neev_provider/py.typed", "neev_provider/openapi/storage-v1beta1.openapi.json")
 #: What the wheel's metadata must declare.
@@ -199,6 +202,8 @@ def use(venv: Path) -> None:
     dags = OUT / "dags"
     dags.mkdir()
     shutil.copy(EXAMPLE_DAG, dags)
+    # The README's "In a DAG" block, as a newcomer pastes it (the package's Airflow is 3.x).
+    (dags / "readme_scratch_volume.py").write_text(readme_dag())
     with emulator(venv) as (url, connection):
         step(f"emulator started from the installed package: {url}")
         cli = AirflowCLI(
@@ -222,6 +227,12 @@ def use(venv: Path) -> None:
         if set(dag_run.states.values()) != {"success"} or left:
             raise CheckFailed(f"the example DAG did not succeed: {states}; volumes left: {len(left)}")
         step(f"`airflow dags test {EXAMPLE_DAG_ID}`: {states}; volumes left: 0")
+        readme_run = cli.dags_test(README_DAG_ID, log=OUT / "readme-dags-test.log")
+        left = emulator_volumes(url)
+        states = ", ".join(f"{task} {state}" for task, state in readme_run.states.items())
+        if set(readme_run.states.values()) != {"success"} or left:
+            raise CheckFailed(f"the README's DAG did not succeed: {states}; volumes left: {len(left)}")
+        step(f"`airflow dags test {README_DAG_ID}` (the README's block): {states}; volumes left: 0")
 
 
 def main() -> int:
