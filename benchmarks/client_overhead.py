@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository's root, for tests.support: the tests share these helpers with the benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _emulator_process import emulator_process
+from tests.support.emulator_process import emulator_process
 
 CALLS = 2000
 ROUNDS = 20

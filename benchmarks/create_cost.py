@@ -6,8 +6,9 @@ the id of a committed create reads one volume. Without a store (older Airflow), 
 looks its name up first. Side by side in one run, for projects of 0, 1,000 and 5,000 volumes:
 API calls made before the wait by a first try, and by a retry after a committed create.
 
-The store here is an in-memory stand-in with the task state store's ``get``/``set``; the
-integration test (``tests/integration``) checks the same with Airflow 3.3's real store.
+The store here is the tests' in-memory stand-in with the task state store's ``get``/``set``
+(``tests/support/task_state.py``); the integration test (``tests/integration``) checks the same
+with Airflow 3.3's real store.
 
 Usage: ``python benchmarks/create_cost.py [--sizes 0 1000 5000]``.
 """
@@ -21,26 +22,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import requests
+# The repository's root, for tests.support: the tests share these helpers with the benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from neev_provider.emulator import airflow_connection
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _emulator_process import emulator_process
-
-
-class MemoryStore:
-    """The task state store's ``get``/``set``, kept in memory."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: Any) -> None:
-        self.values[key] = value
+from tests.support.emulator_process import EmulatorProcess, emulator_process
+from tests.support.task_state import InMemoryTaskStateStore
 
 
 class TaskInstance:
@@ -53,17 +39,20 @@ class TaskInstance:
         self.xcoms[key] = value
 
 
-def calls(url: str) -> int:
-    entries = requests.get(f"{url}/_emulator/requests", timeout=30).json()["requests"]
-    requests.delete(f"{url}/_emulator/requests", timeout=30, json={}).raise_for_status()
+def calls(emulator: EmulatorProcess) -> int:
+    """The API calls since the last count."""
+    entries = emulator.requests()
+    emulator.clear_requests()
     return len(entries)
 
 
-def fill(url: str, token: str, count: int) -> None:
+def fill(emulator: EmulatorProcess, count: int) -> None:
     from neev_provider.client import ClientConfig, CreateVolumeRequest, NeevCloudClient, TokenAuth
 
-    requests.post(f"{url}/_emulator/reset", timeout=30, json={}).raise_for_status()
-    config = ClientConfig(org_id="org-emulator", project_id="prj-emulator", auth=TokenAuth(token), host=url)
+    emulator.reset()
+    config = ClientConfig(
+        org_id="org-emulator", project_id="prj-emulator", auth=TokenAuth(emulator.token), host=emulator.url
+    )
     with NeevCloudClient(config) as client:
         for index in range(count):
             client.create_volume(
@@ -71,7 +60,7 @@ def fill(url: str, token: str, count: int) -> None:
             )
 
 
-def cost(url: str, store: MemoryStore | None, run_id: str) -> tuple[int, int]:
+def cost(emulator: EmulatorProcess, store: InMemoryTaskStateStore | None, run_id: str) -> tuple[int, int]:
     """API calls of a first try, then of a retry of the same task instance (after it committed)."""
     from neev_provider.operators import NeevCreateVolumeOperator
 
@@ -80,12 +69,12 @@ def cost(url: str, store: MemoryStore | None, run_id: str) -> tuple[int, int]:
     if store is not None:
         context["task_state_store"] = store
     operator = NeevCreateVolumeOperator(task_id="create_volume", size_gb=10, wait_for_completion=False)
-    calls(url)
+    calls(emulator)
     operator.execute(context)
-    first = calls(url)
+    first = calls(emulator)
     ti.try_number = 2
     NeevCreateVolumeOperator(task_id="create_volume", size_gb=10, wait_for_completion=False).execute(context)
-    return first, calls(url)
+    return first, calls(emulator)
 
 
 def main() -> int:
@@ -95,11 +84,11 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="neev-create-cost-") as tmp, emulator_process() as emulator:
         os.environ["AIRFLOW_HOME"] = tmp
-        os.environ["AIRFLOW_CONN_NEEVCLOUD_DEFAULT"] = airflow_connection(emulator.url, emulator.token)
+        os.environ["AIRFLOW_CONN_NEEVCLOUD_DEFAULT"] = emulator.airflow_connection()
         for size in args.sizes:
-            fill(emulator.url, emulator.token, size)
-            with_store = cost(emulator.url, MemoryStore(), f"with-store-{size}")
-            without = cost(emulator.url, None, f"without-store-{size}")
+            fill(emulator, size)
+            with_store = cost(emulator, InMemoryTaskStateStore(), f"with-store-{size}")
+            without = cost(emulator, None, f"without-store-{size}")
             rows.append((size, with_store, without))
     print("API calls before the wait, per create (the project also holds N volumes of other names)\n")
     print(f"{'N':>6}  {'first try':>22}  {'retry after a committed POST':>30}")

@@ -28,10 +28,12 @@ from urllib.parse import urlsplit
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository's root, for tests.support: the tests share these helpers with the benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _emulator_process import TOKEN, emulator_process
+from tests.support.emulator_process import emulator_process
 
+TOKEN = "benchmark-token"
 ROUNDS = 5
 PER_ROUND = 1000
 ORG, PROJECT = "org-bench", "prj-bench"
@@ -99,7 +101,7 @@ def rate(call: Callable[[], object], count: int) -> float:
 
 
 def main() -> int:
-    with emulator_process("--bind-delay", "0") as emulator, baseline_process() as baseline_url:
+    with emulator_process("--bind-delay", "0", token=TOKEN) as emulator, baseline_process() as baseline_url:
         api = Connection(emulator.url)
         base = Connection(baseline_url)
         volume_ids = []
@@ -138,14 +140,9 @@ def main() -> int:
         for _ in range(10_000):
             api.request("GET", get_path)
         before = process.memory_info().rss
-        admin = Connection(emulator.url)
-        for rule in (
-            {"kind": "status", "status": 503, "rate": 0.1},
-            {"kind": "status", "status": 429, "retry_after": 1, "rate": 0.1},
-            {"kind": "drop", "rate": 0.01},
-        ):
-            status, body = admin.request("POST", "/_emulator/faults", rule)
-            assert status == 201, body
+        emulator.inject("status", status=503, rate=0.1)
+        emulator.inject("status", status=429, retry_after=1, rate=0.1)
+        emulator.inject("drop", rate=0.01)
         statuses: dict[int, int] = {}
         for index in range(10_000):
             path = get_path if index % 2 else list_path

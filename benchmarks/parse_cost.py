@@ -63,6 +63,23 @@ class _Mirror(_Empty):
 
 NeevCreateVolumeOperator = NeevDeleteVolumeOperator = NeevExtendVolumeOperator = _Mirror
 NeevReapVolumesOperator = NeevVolumeSensor = _Mirror
+
+import contextlib as _contextlib
+import types as _types
+try:
+    from airflow.sdk import TaskGroup as _TaskGroup
+except ImportError:
+    from airflow.utils.task_group import TaskGroup as _TaskGroup
+
+
+@_contextlib.contextmanager
+def scratch_volume(size_gb, *, group_id=None, extend_to_fit=False, delete_options=None, **kwargs):
+    """The same tasks and wiring as the provider's scratch_volume, of EmptyOperators."""
+    with _TaskGroup(group_id or "scratch_volume", add_suffix_on_collision=group_id is None):
+        create = _Mirror(task_id="create", **kwargs)
+        delete = _Mirror(task_id="delete", **kwargs)
+    with delete.as_teardown(setups=create):
+        yield _types.SimpleNamespace(id=create.output["volume_id"], create=create, delete=delete)
 '''
 
 _IMPORT = re.compile(r"^from neev_provider\.[\w.]+ import (\([^)]*\)|[^\n]+)$", re.MULTILINE)

@@ -35,55 +35,46 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from neev_provider.emulator import airflow_connection
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository's root, for tests.support: the tests share these helpers with the benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _density_worker import STARTED
-from _emulator_process import RunningEmulator, emulator_process
+
+from tests.support.emulator_process import EmulatorProcess, emulator_process
 
 HERE = Path(__file__).resolve().parent
 READS = ("getNetworkVolume", "listNetworkVolumes")
 
 
-class Admin:
-    """The emulator's admin API, and a tally of the API requests it journals."""
+class JournalTally:
+    """A count of the API requests the emulator journals, by operation."""
 
-    def __init__(self, emulator: RunningEmulator) -> None:
-        self.url = emulator.url
-        self.session = requests.Session()
-        # The emulator refuses an admin state change that does not say JSON, bodiless ones too.
-        self.session.headers["Content-Type"] = "application/json"
+    def __init__(self, emulator: EmulatorProcess) -> None:
+        self.emulator = emulator
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        response = self.session.request(method, f"{self.url}/_emulator{path}", json=body, timeout=60)
-        response.raise_for_status()
-        return response.json() if response.content else None
 
     def drain_journal(self) -> None:
         """Count and clear the journal (it keeps only the last 10,000 requests)."""
         with self._lock:
-            entries = self.call("GET", "/requests")["requests"]
-            self.call("DELETE", "/requests")
+            entries = self.emulator.requests()
+            self.emulator.clear_requests()
             self.calls.update(entry["operation"] for entry in entries)
 
 
-def make_volumes(emulator: RunningEmulator, admin: Admin, count: int) -> list[str]:
+def make_volumes(emulator: EmulatorProcess, count: int) -> list[str]:
     from neev_provider.client import ClientConfig, CreateVolumeRequest, NeevCloudClient, TokenAuth
 
-    admin.call("POST", "/reset")
-    admin.call("PATCH", "/settings", {"bind_delay": 86400})
+    emulator.reset()
+    emulator.configure(bind_delay=86400)
     config = ClientConfig(
         org_id="org-emulator", project_id="prj-emulator", auth=TokenAuth(emulator.token), host=emulator.url
     )
     with NeevCloudClient(config) as client:
         request = CreateVolumeRequest(size_gb=10, region_id="as-south-1")
         ids = [client.create_volume(request).id for _ in range(count)]
-    admin.call("DELETE", "/requests")
+    emulator.clear_requests()
     return ids
 
 
@@ -95,7 +86,9 @@ def _drain(worker: subprocess.Popen[str], started: threading.Event) -> None:
     started.set()  # the worker ended early: let the driver go on and fail on its result
 
 
-def bind_in_waves(admin: Admin, ids: list[str], window: float, waves: int = 20) -> dict[str, float]:
+def bind_in_waves(
+    emulator: EmulatorProcess, tally: JournalTally, ids: list[str], window: float, waves: int = 20
+) -> dict[str, float]:
     """Bind the volumes in ``waves`` groups spread over ``window`` seconds; return each bind time."""
     bound: dict[str, float] = {}
     per_wave = math.ceil(len(ids) / waves)
@@ -103,44 +96,44 @@ def bind_in_waves(admin: Admin, ids: list[str], window: float, waves: int = 20) 
     for wave in range(waves):
         time.sleep(max(0.0, started + wave * window / waves - time.monotonic()))
         for volume_id in ids[wave * per_wave : (wave + 1) * per_wave]:
-            admin.call("PUT", f"/volumes/{volume_id}/state", {"status": "bound"})
+            emulator.set_state(volume_id, status="bound")
             bound[volume_id] = time.time()
-        admin.drain_journal()
+        tally.drain_journal()
     return bound
 
 
-READ_FAULTS = {"kind": "status", "status": 503, "method": "GET", "rate": 0.1}
+READ_FAULTS: dict[str, Any] = {"kind": "status", "status": 503, "method": "GET", "rate": 0.1}
 BURST_SECONDS = 5.0
 BURST_COUNT = 20
 
 
-def rate_limit_window(admin: Admin) -> None:
+def rate_limit_window(emulator: EmulatorProcess) -> None:
     """Answer every request 429 (``Retry-After: 2``) for a few seconds, as a tripped rate limiter does."""
-    admin.call("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 2, "rate": 1.0})
+    emulator.inject("status", status=429, retry_after=2, rate=1.0)
     time.sleep(BURST_SECONDS)
-    admin.call("DELETE", "/faults")
-    admin.call("POST", "/faults", READ_FAULTS)
+    emulator.clear_faults()
+    emulator.inject(**READ_FAULTS)
 
 
-def rate_limit_count(admin: Admin) -> None:
+def rate_limit_count(emulator: EmulatorProcess) -> None:
     """Answer the next requests 429 (``Retry-After: 2``) however long the client waits between them."""
-    admin.call("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 2, "times": BURST_COUNT})
+    emulator.inject("status", status=429, retry_after=2, times=BURST_COUNT)
 
 
 #: The faulty runs: 10 % of reads answered 503 throughout, and one burst of 429s halfway.
-FAULT_PLANS: dict[str, Callable[[Admin], None]] = {
+FAULT_PLANS: dict[str, Callable[[EmulatorProcess], None]] = {
     f"10 % 503s, every request 429 for {BURST_SECONDS:g} s": rate_limit_window,
     f"10 % 503s, the next {BURST_COUNT} requests 429": rate_limit_count,
 }
 
 
 def run_one(
-    emulator: RunningEmulator, mode: str, count: int, args: argparse.Namespace, faults: str | None = None
+    emulator: EmulatorProcess, mode: str, count: int, args: argparse.Namespace, faults: str | None = None
 ) -> dict[str, Any]:
-    admin = Admin(emulator)
-    ids = make_volumes(emulator, admin, count)
+    tally = JournalTally(emulator)
+    ids = make_volumes(emulator, count)
     if faults:
-        admin.call("POST", "/faults", READ_FAULTS)
+        emulator.inject(**READ_FAULTS)
     with tempfile.TemporaryDirectory(prefix="neev-density-") as tmp:
         ids_file = Path(tmp) / "ids.json"
         ids_file.write_text(json.dumps(ids))
@@ -148,7 +141,7 @@ def run_one(
             **os.environ,
             "AIRFLOW_HOME": tmp,
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": airflow_connection(emulator.url, emulator.token),
+            "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": emulator.airflow_connection(),
         }
         deadline = time.time() + 600
         port = int(emulator.url.rsplit(":", 1)[1])
@@ -169,19 +162,19 @@ def run_one(
         # would block its event loop and the measurement with it.
         threading.Thread(target=_drain, args=(worker, started), daemon=True).start()
         started.wait()
-        admin.drain_journal()
-        admin.calls.clear()
+        tally.drain_journal()
+        tally.calls.clear()
         steady_started = time.monotonic()
         if faults:
-            threading.Timer(args.bind_window / 2, FAULT_PLANS[faults], args=(admin,)).start()
-        bound = bind_in_waves(admin, ids, args.bind_window)
+            threading.Timer(args.bind_window / 2, FAULT_PLANS[faults], args=(emulator,)).start()
+        bound = bind_in_waves(emulator, tally, ids, args.bind_window)
         worker.wait(timeout=600)
         result: dict[str, Any] = json.loads(Path(f"{ids_file}.result").read_text())
-        admin.drain_journal()
+        tally.drain_journal()
         minutes = (time.monotonic() - steady_started) / 60
     latencies = sorted(result["event_times"][vid] - bound[vid] for vid in ids if vid in result["event_times"])
-    result["calls_per_volume_minute"] = sum(admin.calls[op] for op in READS) / count / minutes
-    result["lists"], result["gets"] = admin.calls["listNetworkVolumes"], admin.calls["getNetworkVolume"]
+    result["calls_per_volume_minute"] = sum(tally.calls[op] for op in READS) / count / minutes
+    result["lists"], result["gets"] = tally.calls["listNetworkVolumes"], tally.calls["getNetworkVolume"]
     result["latency_p50"] = statistics.median(latencies) if latencies else float("nan")
     result["latency_p99"] = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
     return result

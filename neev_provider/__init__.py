@@ -65,8 +65,9 @@ def get_provider_info() -> dict[str, Any]:
                             "Names this Airflow installation in the default names of the volumes "
                             "its create tasks make, which is how retries, kill cleanups and the "
                             "reaper know a volume is this installation's. Unset: a digest of "
-                            "[database] sql_alchemy_conn without its credentials. Set it when "
-                            "workers do not all see that setting; give each installation sharing a "
+                            "[database] sql_alchemy_conn without its credentials on Airflow 2, of "
+                            "[core] execution_api_server_url on Airflow 3. Set it when workers "
+                            "reach those under different addresses; give each installation sharing a "
                             "NeevCloud project its own. Changing it renames future default names: "
                             "volumes named under the old value are no longer recognised."
                         ),

@@ -30,10 +30,27 @@ DEFAULT_TIMEOUT = 30 * 60.0
 DEFERRAL_BACKSTOP_GRACE = 5 * 60.0
 
 
+#: The version of the ``resume`` state a deferring operator sends along with its trigger (its
+#: ``format`` key), which comes back in the event. 0, before versions: no ``format``; otherwise the
+#: same keys as 1: ``owned``, ``ambiguous`` and ``name`` (create), ``requested`` (extend),
+#: ``volume_name`` and ``detach_started`` (delete).
+RESUME_FORMAT = 1
+
+
 def resume_state(event: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return the state a deferring operator sent along with its trigger (the event's ``resume``)."""
+    """Return the state a deferring operator sent along with its trigger (the event's ``resume``).
+
+    It may have been sent by an older release (read as this one's), never by a newer one: that
+    raises :class:`~neev_provider.volumes.wait.PayloadFormatError`, saying what to do.
+    """
+    from neev_provider.volumes.wait import check_format
+
     state = (event or {}).get("resume")
-    return dict(state) if isinstance(state, Mapping) else {}
+    if not isinstance(state, Mapping):
+        return {}
+    check_format(state.get("format"), "The state this task deferred with", RESUME_FORMAT)
+    # Formats 0 and 1 have the same keys; a new format would translate older ones here.
+    return {key: value for key, value in state.items() if key != "format"}
 
 
 class NeevHookMixin:
@@ -112,7 +129,7 @@ class NeevVolumeBaseOperator(NeevHookMixin, BaseOperator):
         :param timeout: this wait's own limit, instead of the operator's ``timeout``.
         :param delete_on_kill: the trigger deletes the volume if the user kills the task (3.3+).
         """
-        from neev_provider.triggers.volume import NeevVolumeTrigger
+        from neev_provider.triggers.volume import TRIGGER_FORMAT, NeevVolumeTrigger
         from neev_provider.volumes.wait import VolumeWatch, wait_for_volume
 
         started = time.time() if started_at is None else started_at
@@ -128,8 +145,9 @@ class NeevVolumeBaseOperator(NeevHookMixin, BaseOperator):
                 min_size_gb=min_size_gb,
                 poll_interval=self.poll_interval,
                 started_at=started,
-                resume=resume,
+                resume={"format": RESUME_FORMAT, **(resume or {})},
                 delete_on_kill=delete_on_kill,
+                format=TRIGGER_FORMAT,
             )
             backstop = max(0.0, deadline - time.time()) + DEFERRAL_BACKSTOP_GRACE
             self.defer(trigger=trigger, method_name=method_name, timeout=timedelta(seconds=backstop))

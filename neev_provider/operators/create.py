@@ -73,8 +73,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         provider), or ``fail``. A volume bearing the task instance's own default name is always
         this task's from an earlier try, and is reused.
     :param reuse_smaller: reuse an existing volume smaller than ``size_gb`` too, for a
-        :class:`~neev_provider.operators.NeevExtendVolumeOperator` after this task to grow it
-        (what :func:`~neev_provider.operators.scratch_volume` does with ``extend_to_fit``).
+        :class:`~neev_provider.operators.extend.NeevExtendVolumeOperator` after this task to grow it
+        (what :func:`~neev_provider.operators.scratch.scratch_volume` does with ``extend_to_fit``).
     :param wait_for_completion: wait until the volume is bound (default) or return at once.
     :param delete_on_failure: delete the volume this task created if it fails or the wait times
         out. Errors of the connection, the credentials or the network fail the task and leave the

@@ -66,9 +66,9 @@ def scratch_volume(
     :param extend_to_fit: with ``name`` given, reuse an existing volume smaller than
         ``size_gb`` and extend it to ``size_gb`` before the block runs.
     :param delete_options: more arguments of the
-        :class:`~neev_provider.operators.NeevDeleteVolumeOperator`, e.g. ``detach_timeout``.
+        :class:`~neev_provider.operators.delete.NeevDeleteVolumeOperator`, e.g. ``detach_timeout``.
     :param create_options: the arguments of the
-        :class:`~neev_provider.operators.NeevCreateVolumeOperator` (``region_id``, ``name``,
+        :class:`~neev_provider.operators.create.NeevCreateVolumeOperator` (``region_id``, ``name``,
         ``if_exists``, ``mount_path``, ``timeout``, ``deferrable``, ``neev_conn_id``...);
         ``neev_conn_id``, ``org_id`` and ``project_id`` apply to the extend and delete too.
     """

@@ -156,7 +156,7 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
         first = self.poke(context)
         if first.is_done:
             return first.xcom_value
-        from neev_provider.triggers.volume import NeevVolumeTrigger
+        from neev_provider.triggers.volume import TRIGGER_FORMAT, NeevVolumeTrigger
 
         started = time.time()
         trigger = NeevVolumeTrigger(
@@ -169,6 +169,7 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
             min_size_gb=self._min_size(),
             poll_interval=float(self.poke_interval),
             started_at=started,
+            format=TRIGGER_FORMAT,
         )
         backstop = timedelta(seconds=float(self.timeout) + DEFERRAL_BACKSTOP_GRACE)
         self.defer(trigger=trigger, method_name="execute_complete", timeout=backstop)

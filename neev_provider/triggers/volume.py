@@ -13,7 +13,12 @@ from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers.clients import ConnectionSetupError, SharedClient, SharedClients
 from neev_provider.triggers.reads import watch_volume
 from neev_provider.volumes.cleanup import KILL_CLEANUP_SECONDS
-from neev_provider.volumes.wait import Target, VolumeWatch, WaitOutcome
+from neev_provider.volumes.wait import Target, VolumeWatch, WaitOutcome, check_format
+
+#: The version of :meth:`NeevVolumeTrigger.serialize`'s keyword arguments (their ``format``),
+#: which Airflow keeps in its database while a task is deferred and rebuilds the trigger from.
+#: 0, before versions: no ``format``; otherwise the same keywords as 1.
+TRIGGER_FORMAT = 1
 
 
 class NeevVolumeTrigger(BaseTrigger):
@@ -40,6 +45,10 @@ class NeevVolumeTrigger(BaseTrigger):
     :param poll_interval: seconds between reads.
     :param resume: JSON-safe state echoed in the event for the resume step (no secrets).
     :param delete_on_kill: delete the volume if the user kills the task while it waits.
+    :param format: the version of these arguments' format: ``TRIGGER_FORMAT`` from code that
+        builds the trigger, none (0) in those of a release before versions. A newer one raises
+        ``PayloadFormatError``, which says what to do (see :doc:`/compatibility`).
+    :param newer: arguments a newer release added without changing the format: ignored.
     """
 
     def __init__(
@@ -56,8 +65,15 @@ class NeevVolumeTrigger(BaseTrigger):
         started_at: float | None = None,
         resume: dict[str, Any] | None = None,
         delete_on_kill: bool = False,
+        format: int = 0,
+        **newer: Any,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        # Airflow rebuilds the trigger with cls(**kwargs) from what any release serialized. The
+        # keywords of formats 0 and 1 are the same; a new format would translate older ones here.
+        check_format(format, f"The deferred wait for volume {volume_id}", TRIGGER_FORMAT)
+        if newer:
+            self.log.info("Ignoring arguments of a newer release of the provider: %s", ", ".join(newer))
         self.volume_id = volume_id
         self.target = Target.parse(target).value
         self.deadline = float(deadline)
@@ -75,6 +91,7 @@ class NeevVolumeTrigger(BaseTrigger):
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
+                "format": TRIGGER_FORMAT,
                 "volume_id": self.volume_id,
                 "target": self.target,
                 "deadline": self.deadline,

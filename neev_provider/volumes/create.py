@@ -300,7 +300,7 @@ class VolumeEnsurer:
             return "post"
         if step.action == "get" and step.volume_id is not None:
             volume = self.client.find_volume(step.volume_id)
-            if volume is not None and volume.name == self.name and not volume.status.is_failure:
+            if volume is not None and volume.name == step.name and not volume.status.is_failure:
                 self._adopt_own(volume)
                 return Ensured(volume, owned=True, ambiguous=False)
         return "lookup"

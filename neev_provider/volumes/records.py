@@ -23,11 +23,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from neev_provider.volumes.wait import Logger
+from neev_provider.volumes.naming import is_legacy_default_name, looks_generated
+from neev_provider.volumes.wait import Logger, PayloadFormatError, check_format
 
 log = logging.getLogger(__name__)
 
 KEY = "neevcloud_create"
+#: The version of the record under :data:`KEY` (its ``format`` key). 0, before versions: no
+#: ``format``; otherwise the same keys as 1: ``name``, ``volume_id`` and ``ambiguous``. A record
+#: of a newer format is ignored: the lookup, always safe, runs instead.
+RECORD_FORMAT = 1
 
 
 class Store(Protocol):
@@ -44,6 +49,8 @@ class NextStep:
 
     action: Literal["post", "get", "lookup"]
     volume_id: str | None = None
+    #: The name the recorded volume bears (for ``get``).
+    name: str | None = None
 
 
 class CreateRecord:
@@ -67,17 +74,34 @@ class CreateRecord:
             return NextStep("lookup")
         if record is None:
             return NextStep("post") if self.first_try else NextStep("lookup")
-        if not isinstance(record, dict) or record.get("name") != name:
+        if not isinstance(record, dict):
+            return NextStep("lookup")
+        try:
+            version = check_format(record.get("format"), "this task's create record", RECORD_FORMAT)
+        except PayloadFormatError:
+            self.log.warning(
+                "Ignoring this task's create record: its format %r is not one this release reads "
+                "(0 to %d; a newer release wrote it); looking the name up instead",
+                record.get("format"),
+                RECORD_FORMAT,
+            )
+            return NextStep("lookup")
+        # Formats 0 and 1 have the same keys. Format 0 was written before default names were
+        # scoped to the deployment: this task instance's volume bears its name of then.
+        recorded = record.get("name")
+        renamed = version == 0 and isinstance(recorded, str) and is_legacy_default_name(recorded)
+        if recorded != name and not (renamed and looks_generated(name)):
             return NextStep("lookup")
         volume_id = record.get("volume_id")
         if isinstance(volume_id, str) and not record.get("ambiguous"):
-            return NextStep("get", volume_id)
+            return NextStep("get", volume_id, str(recorded))
         return NextStep("lookup")
 
     def remember(self, name: str, volume_id: str | None, *, ambiguous: bool) -> None:
         """Record an intent (``volume_id`` None: a POST is about to be sent) or its result."""
         try:
-            self.store.set(KEY, {"name": name, "volume_id": volume_id, "ambiguous": ambiguous})
+            record = {"format": RECORD_FORMAT, "name": name, "volume_id": volume_id, "ambiguous": ambiguous}
+            self.store.set(KEY, record)
         except Exception as error:
             # Not fatal: a later try without the record looks the name up, as without a store.
             self.log.warning("Could not record this task's create (%s)", error)

@@ -151,6 +151,46 @@ OutcomeStatus = Literal["success", "failed", "timeout", "error"]
 HEARTBEAT_SECONDS = 60.0
 
 
+class PayloadFormatError(NeevCloudError, TypeError):
+    """A persisted payload has a format this release cannot read: a newer release wrote it.
+
+    A ``TypeError`` too: Airflow's triggerer fails the task, with this message in its log, when
+    rebuilding a trigger raises one (what an older trigger raises for an argument it does not
+    know); it does not handle other errors there.
+    """
+
+
+def check_format(version: object, what: str, known: int) -> int:
+    """Return a payload's format version; raise :class:`PayloadFormatError` if this release cannot read it.
+
+    A payload without one (``None``) is of the release before versions: format 0. Each persisted
+    format keeps its own number and its own reader (docs: "Upgrades and compatibility"); this only
+    checks the number.
+
+    :param what: the payload, for the message, e.g. ``the trigger's event``.
+    :param known: the newest version this release reads.
+    """
+    if version is None:
+        return 0
+    number = version if isinstance(version, int) and not isinstance(version, bool) else -1
+    if 0 <= number <= known:
+        return number
+    if number > known:
+        why = "a newer release wrote it. Finish the upgrade, so that every worker and triggerer runs "
+        why += "that release (or roll all of them back), then clear the task"
+    else:
+        why = "it is not a format version. Clear the task"
+    raise PayloadFormatError(
+        f"{what} has format {version!r}, which this release of airflow-provider-neevcloud cannot read "
+        f"(it reads formats 0 to {known}): {why}; a new try starts afresh"
+    )
+
+
+#: The version of the event payload :meth:`WaitOutcome.to_event` writes (its ``format`` key).
+#: 0, before versions: no ``format``, no ``retryable`` (every ``error`` could be retried).
+EVENT_FORMAT = 1
+
+
 @dataclass(frozen=True)
 class WaitOutcome:
     """How a wait ended. Round-trips through a JSON-safe dict (a trigger event's payload).
@@ -167,7 +207,12 @@ class WaitOutcome:
 
     def to_event(self) -> dict[str, Any]:
         """Return the outcome as a JSON-safe dict."""
-        event: dict[str, Any] = {"status": self.status, "volume_id": self.volume_id, "message": self.message}
+        event: dict[str, Any] = {
+            "format": EVENT_FORMAT,
+            "status": self.status,
+            "volume_id": self.volume_id,
+            "message": self.message,
+        }
         if self.volume is not None:
             event["volume"] = dict(self.volume)
         if not self.retryable:
@@ -176,15 +221,22 @@ class WaitOutcome:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> WaitOutcome:
-        """Rebuild an outcome from :meth:`to_event`'s dict."""
+        """Rebuild an outcome from :meth:`to_event`'s dict, of this format or an older one.
+
+        An event of a newer format becomes an ``error`` outcome that says so.
+        """
+        volume_id = str(event.get("volume_id", ""))
+        try:
+            check_format(event.get("format"), "the trigger's event", EVENT_FORMAT)
+        except PayloadFormatError as error:
+            return cls("error", volume_id, str(error))
         status = event.get("status")
         if status not in ("success", "failed", "timeout", "error"):
-            return cls(
-                "error", str(event.get("volume_id", "")), f"unexpected event from the trigger: {event!r}"
-            )
+            return cls("error", volume_id, f"unexpected event from the trigger: {event!r}")
+        # Formats 0 and 1 have the same keys, but 0 has no ``retryable``: its errors all were.
         return cls(
             status,
-            str(event.get("volume_id", "")),
+            volume_id,
             str(event.get("message", "")),
             event.get("volume"),
             retryable=event.get("retryable") is not False,

@@ -72,8 +72,8 @@ def test_the_add_connection_form_shows_every_neevcloud_field(api_server: Any, pa
     }
     for field in EXTRA_FIELDS:
         assert dialog.get_by_text(field.description, exact=True).is_visible(), field.name
-    # Every extra text field has a placeholder and offers the documented formats as suggestions.
-    for field in (f for f in EXTRA_FIELDS if f.kind == "string" and not f.choices):
+    # Every extra text field with documented formats has a placeholder and offers them as suggestions.
+    for field in (f for f in EXTRA_FIELDS if f.kind == "string" and not f.choices and f.examples):
         element = extra_input(dialog, field.name)
         assert element.get_attribute("placeholder") == SUGGESTIONS_PLACEHOLDER, field.name
         options = dialog.locator(f"datalist#list_{field.name} option")
@@ -166,7 +166,7 @@ def test_a_saved_connection_tests_green_then_red_with_a_wrong_token(
 
     green = connection_test_result(api_server, page, shots, "03-test-with-the-right-token")
     assert green["status"] is True, green
-    assert green["message"] == f"Connected to {neev_emulator.url}: project prj-emulator has 0 volume(s)"
+    assert green["message"] == f"Connected to {neev_emulator.url}: project prj-emulator has 0 volume(s)."
 
     page.get_by_role("row").filter(has_text=CONN_ID).get_by_role("button", name="Edit Connection").click()
     edit = page.get_by_role("dialog")

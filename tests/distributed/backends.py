@@ -20,8 +20,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from tests.distributed.processes import Component, wait_for_port
-from tests.integration.services import free_port
+from tests.support.processes import ProcessTree, free_port, wait_for_port
 
 POSTGRES_USER = "postgres"
 DATABASE = "airflow"
@@ -45,7 +44,7 @@ class PostgresServer:
         self.port = free_port()
         self.user = POSTGRES_USER if os.geteuid() == 0 else None
         self.root = Path(tempfile.mkdtemp(prefix="neev-postgres-"))
-        self.component: Component | None = None
+        self.component: ProcessTree | None = None
 
     @property
     def url(self) -> str:
@@ -74,7 +73,7 @@ class PostgresServer:
         command = [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port)]
         for key, value in settings.items():
             command += ["-c", f"{key}={value}"]
-        self.component = Component("postgresql", command, self.logs / "postgresql.log", user=self.user)
+        self.component = ProcessTree("postgresql", command, self.logs / "postgresql.log", user=self.user)
         wait_for_port(self.port, 60, self.component)
         self._wait_ready()
         conn = psycopg.connect(host="127.0.0.1", port=self.port, user=ROLE, dbname="postgres")
@@ -118,7 +117,7 @@ class RedisServer:
         self.logs = logs
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="neev-redis-"))
-        self.component: Component | None = None
+        self.component: ProcessTree | None = None
 
     @property
     def url(self) -> str:
@@ -136,7 +135,7 @@ class RedisServer:
             "--dir", str(self.root),
             "--daemonize", "no",
         ]  # fmt: skip
-        self.component = Component("redis", command, self.logs / "redis.log")
+        self.component = ProcessTree("redis", command, self.logs / "redis.log")
         wait_for_port(self.port, 30, self.component)
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
         try:

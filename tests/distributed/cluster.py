@@ -1,6 +1,6 @@
 """Airflow 3.3 as a Celery cluster: API server, two schedulers, DAG processor, triggerer, workers.
 
-Every component is a separate process tree (see :mod:`tests.distributed.processes`) sharing
+Every component is a separate process tree (see :mod:`tests.support.processes`) sharing
 one configuration through environment variables, exactly what each machine of a real cluster
 would be given. The documentation page "Running on a Celery cluster" quotes
 :func:`cluster_settings` between its markers, so the page says what this harness runs.
@@ -16,8 +16,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from tests.distributed.processes import Component
-from tests.integration.services import Airflow, free_port
+from tests.integration.services import Airflow
+from tests.support.processes import ProcessTree, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_CONCURRENCY = 4
@@ -103,9 +103,10 @@ class CeleryCluster:
         self.logs.mkdir(parents=True, exist_ok=True)
         api_port = free_port()
         self.env = cluster_env(home, api_port, database_url=database_url, broker_url=broker_url)
-        self.rest = Airflow(home, self.env, api_port)
-        self.components: dict[str, Component] = {}
-        self.killed: list[Component] = []
+        # Its waits (health, DAG, runs) fail as soon as a component of the cluster has exited.
+        self.rest = Airflow(home, self.env, api_port, check_alive=self.check_alive)
+        self.components: dict[str, ProcessTree] = {}
+        self.killed: list[ProcessTree] = []
 
     def migrate(self) -> None:
         migrated = self.rest.cli("db", "migrate")
@@ -120,7 +121,7 @@ class CeleryCluster:
             self.start_worker(f"worker-{number}")
         self.rest.wait_healthy(timeout=240)
 
-    def start_worker(self, name: str) -> Component:
+    def start_worker(self, name: str) -> ProcessTree:
         """Start a Celery worker named ``name`` (also its node name, so the hostname of its tasks)."""
         return self._start(
             name,
@@ -134,14 +135,14 @@ class CeleryCluster:
             ],
         )  # fmt: skip
 
-    def _start(self, name: str, args: list[str]) -> Component:
+    def _start(self, name: str, args: list[str]) -> ProcessTree:
         airflow = str(Path(sys.executable).parent / "airflow")
         env = {**self.env, "NEEV_CLUSTER_NODE": name}
-        component = Component(name, [airflow, *args], self.logs / f"{name}.log", env=env)
+        component = ProcessTree(name, [airflow, *args], self.logs / f"{name}.log", env=env)
         self.components[name] = component
         return component
 
-    def kill(self, name: str) -> Component:
+    def kill(self, name: str) -> ProcessTree:
         """SIGKILL a component's whole process tree; it no longer counts as part of the cluster."""
         component = self.components.pop(name)
         component.kill()
@@ -160,7 +161,7 @@ class CeleryCluster:
         for component in self.killed:
             component.stop(grace=1)
 
-    def all(self) -> list[Component]:
+    def all(self) -> list[ProcessTree]:
         return [*self.components.values(), *self.killed]
 
     def task_instances(self, dag_id: str, run_id: str, **params: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ it is named on the command line, which is what the Makefile target does.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -27,13 +28,15 @@ from typing import Any
 
 import pytest
 
+from neev_provider.deployment import deployment_id
 from neev_provider.volumes.naming import default_volume_name
 from tests.distributed import audit
 from tests.distributed.backends import PostgresServer, RedisServer
 from tests.distributed.chaos import CREATE_TASK, Victim, choose_victim
 from tests.distributed.cluster import CeleryCluster
-from tests.distributed.emulator_process import EmulatorProcess
-from tests.distributed.processes import MIB, Component
+from tests.integration.services import FINISHED
+from tests.support.emulator_process import EmulatorProcess, emulator_process
+from tests.support.processes import MIB, ProcessTree
 
 HERE = Path(__file__).resolve().parent
 DAG_ID = "neevcloud_celery_trials"
@@ -85,7 +88,7 @@ class Outcome:
 class RssSampler:
     """Sample every component's memory in the background; each component keeps its peak."""
 
-    def __init__(self, components: Callable[[], list[Component]], interval: float = 2.0) -> None:
+    def __init__(self, components: Callable[[], list[ProcessTree]], interval: float = 2.0) -> None:
         self._components = components
         self._interval = interval
         self._stop = threading.Event()
@@ -131,11 +134,11 @@ def test_trials_on_a_celery_cluster_survive_a_killed_worker(run_dir: Path) -> No
     logs = run_dir / "components"
     logs.mkdir()
     postgres, redis_server = PostgresServer(logs), RedisServer(logs)
-    emulator = EmulatorProcess(logs, token)
+    emulator: EmulatorProcess | None = None
     cluster: CeleryCluster | None = None
 
-    def everything() -> list[Component]:
-        backends = [postgres.component, redis_server.component, emulator.component]
+    def everything() -> list[ProcessTree]:
+        backends = [postgres.component, redis_server.component, emulator.tree if emulator else None]
         return [*filter(None, backends), *(cluster.all() if cluster else [])]
 
     with ExitStack() as stack:
@@ -144,8 +147,13 @@ def test_trials_on_a_celery_cluster_survive_a_killed_worker(run_dir: Path) -> No
             postgres.start()
             stack.callback(redis_server.stop)
             redis_server.start()
-            stack.callback(emulator.stop)
-            emulator.start(bind_delay=3, resize_delay=3)
+            # Its standard error (uvicorn's warnings and errors) goes to a log, which the token
+            # check reads like every other log.
+            emulator = stack.enter_context(
+                emulator_process(
+                    "--bind-delay", "3", "--resize-delay", "3", token=token, log=logs / "emulator.log"
+                )
+            )
             emulator.configure(delete_delay=1)
             cluster = CeleryCluster(run_dir, database_url=postgres.url, broker_url=redis_server.url)
             cluster.migrate()
@@ -163,20 +171,21 @@ def _run_and_check(
     emulator: EmulatorProcess,
     token: str,
     started: float,
-    everything: Callable[[], list[Component]],
+    everything: Callable[[], list[ProcessTree]],
 ) -> None:
-    created = cluster.rest.api("POST", "/api/v2/connections", json=emulator.connection())
+    created = cluster.rest.api("POST", "/api/v2/connections", json=_rest_connection(emulator))
     assert created.status_code == 201, created.text
     cluster.rest.wait_for_dag(DAG_ID, timeout=240)
     for rule in FAULTS:
-        emulator.inject(rule)
-    run_id = _trigger(cluster)
-    names = {i: default_volume_name(DAG_ID, CREATE_TASK, run_id, i) for i in range(TRIALS)}
+        emulator.inject(**rule)
+    run_id = cluster.rest.start_dag(DAG_ID, conf={"trials": TRIALS})
+    deployment = _cluster_deployment_id(cluster)
+    names = {i: default_volume_name(deployment, DAG_ID, CREATE_TASK, run_id, i) for i in range(TRIALS)}
     run_started = time.monotonic()
 
     kill = _kill_a_worker_mid_create(cluster, emulator, run_id, names)
     cluster.start_worker("worker-3")
-    run = _wait_for_run(cluster, run_id)
+    run = cluster.rest.wait_for_run_to_finish(DAG_ID, run_id, timeout=RUN_TIMEOUT, every=3)
     run_seconds = time.monotonic() - run_started
 
     lives = audit.lives(emulator.events())
@@ -203,13 +212,28 @@ def _run_and_check(
     )
 
 
-def _trigger(cluster: CeleryCluster) -> str:
-    cluster.rest.api("PATCH", f"/api/v2/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
-    body = {"logical_date": None, "conf": {"trials": TRIALS}}
-    created = cluster.rest.api("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", json=body)
-    created.raise_for_status()
-    run_id: str = created.json()["dag_run_id"]
-    return run_id
+def _rest_connection(emulator: EmulatorProcess) -> dict[str, Any]:
+    """The ``neevcloud_default`` connection to the emulator, as Airflow's REST API takes it."""
+    fields = emulator.connection
+    return {
+        "connection_id": "neevcloud_default",
+        "conn_type": fields["conn_type"],
+        "host": fields["host"],
+        "password": fields["password"],
+        "extra": json.dumps(fields["extra"]),
+    }
+
+
+def _cluster_deployment_id(cluster: CeleryCluster) -> str:
+    """The deployment id the cluster's task processes derive, with no ``deployment_id`` set."""
+    saved = dict(os.environ)
+    try:
+        os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("AIRFLOW__")})
+        os.environ.pop("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID", None)
+        return deployment_id()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _kill_a_worker_mid_create(
@@ -217,12 +241,12 @@ def _kill_a_worker_mid_create(
 ) -> Kill:
     """Wait for a create POST to be answered, then kill a worker that is creating a volume."""
     first_answer: float | None = None
-    while _run_state(cluster, run_id) not in ("success", "failed"):
+    while cluster.rest.dag_run(DAG_ID, run_id)["state"] not in FINISHED:
         cluster.check_alive()
         # Answered: 201 sent back (a latency fault only delays it; the drop faults lose it).
         answered = [
             entry
-            for entry in emulator.journal()
+            for entry in emulator.requests()
             if entry["operation"] == "createNetworkVolume"
             and entry["status"] == 201
             and entry["fault"] in (None, "latency")
@@ -238,27 +262,6 @@ def _kill_a_worker_mid_create(
                 return Kill(victim, time.monotonic(), len(answered))
         time.sleep(0.2)
     raise AssertionError("the run ended before a worker was seen creating a volume")
-
-
-def _run_state(cluster: CeleryCluster, run_id: str) -> str:
-    run = cluster.rest.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
-    run.raise_for_status()
-    state: str = run.json()["state"]
-    return state
-
-
-def _wait_for_run(cluster: CeleryCluster, run_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while True:
-        response = cluster.rest.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
-        response.raise_for_status()
-        run: dict[str, Any] = response.json()
-        if run["state"] in ("success", "failed"):
-            return run
-        cluster.check_alive()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} still {run['state']} after {RUN_TIMEOUT} s")
-        time.sleep(3)
 
 
 def _assert_killed_tasks_finished_elsewhere(kill: Kill, tis: list[dict[str, Any]]) -> None:
@@ -290,7 +293,7 @@ def _states_summary(tis: list[dict[str, Any]]) -> str:
     return f"{len(odd)} task instances not successful: {odd[:20]}"
 
 
-def _print_report(components: list[Component], kill: Kill, outcome: Outcome, started: float) -> None:
+def _print_report(components: list[ProcessTree], kill: Kill, outcome: Outcome, started: float) -> None:
     rows = [
         ("trials", str(TRIALS)),
         ("workers killed", f"1 ({kill.victim.worker}: {kill.victim.reason})"),

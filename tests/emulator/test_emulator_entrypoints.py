@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shlex
 import subprocess
 import sys
 import textwrap
@@ -17,6 +15,7 @@ import pytest
 import requests
 
 from neev_provider.emulator.__main__ import main
+from tests.support.emulator_process import EmulatorProcess, emulator_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "neev_provider.emulator.pytest_plugin"
@@ -33,45 +32,26 @@ def _env():
     return env
 
 
-class Cli:
-    """A running ``python -m neev_provider.emulator``: its URL, printed connection and stderr."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        self.process = process
-        banner = process.stdout.readline()
-        export = process.stdout.readline()
-        self.url = banner.split()[-1]
-        name, _, value = export.removeprefix("export ").strip().partition("=")
-        assert name == "AIRFLOW_CONN_NEEVCLOUD_DEFAULT"
-        self.connection = json.loads(shlex.split(value)[0])
-
-    def list_status(self, token: str) -> int:
-        url = f"{self.url}/storage/api/v1beta1/orgs/o/projects/p/volumes"
-        return requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
-
-
 @contextlib.contextmanager
-def _cli(*args: str, env: dict[str, str] | None = None) -> Iterator[Cli]:
-    command = [*EMULATOR, "--port", "0", *args]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env(), cwd=REPO_ROOT
-    ) as process:
-        try:
-            yield Cli(process)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-    assert process.returncode == 0
+def _cli(*args: str, stderr: Path, env: dict[str, str] | None = None) -> Iterator[EmulatorProcess]:
+    """A running ``python -m neev_provider.emulator --port 0 *args``; it must end cleanly on SIGTERM."""
+    with emulator_process(*args, log=stderr, env=env or _env(), cwd=REPO_ROOT) as cli:
+        yield cli
+    assert cli.tree.process.returncode == 0
 
 
-def test_cli_serves_and_prints_connection():
-    with _cli("--token", "cli-token") as cli:
+def _list_status(cli: EmulatorProcess, token: str) -> int:
+    url = f"{cli.url}/storage/api/v1beta1/orgs/o/projects/p/volumes"
+    return requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+
+
+def test_cli_serves_and_prints_connection(tmp_path):
+    with _cli("--token", "cli-token", stderr=tmp_path / "stderr") as cli:
         assert cli.url.startswith("http://127.0.0.1:")
         assert cli.connection["host"] == cli.url
         assert cli.connection["password"] == "cli-token"
         assert cli.connection["extra"]["project_id"] == "prj-emulator"
-        assert cli.list_status("cli-token") == 200
+        assert _list_status(cli, "cli-token") == 200
 
 
 def test_cli_refuses_a_remote_host_without_the_opt_in():
@@ -86,27 +66,27 @@ def test_cli_refuses_a_remote_host_without_the_opt_in():
     assert "--allow-remote" in line
 
 
-def test_cli_binds_a_remote_host_with_the_opt_in_and_warns():
-    with _cli("--host", "0.0.0.0", "--allow-remote") as cli:
-        assert cli.process.stderr is not None
-        warning = cli.process.stderr.readline()
+def test_cli_binds_a_remote_host_with_the_opt_in_and_warns(tmp_path):
+    with _cli("--host", "0.0.0.0", "--allow-remote", stderr=tmp_path / "stderr") as cli:
+        # Printed before it binds, so before the URL the start waited for.
+        warning = (tmp_path / "stderr").read_text().splitlines()[0]
         assert warning.startswith("warning: binding 0.0.0.0 (--allow-remote):")
         assert "unauthenticated admin API" in warning
         assert "inject faults" in warning
         assert cli.url.startswith("http://127.0.0.1:")  # reached here over loopback
-        assert cli.list_status("neev-emulator-token") == 200
+        assert _list_status(cli, "neev-emulator-token") == 200
         # The admin API still answers only a loopback Host.
         foreign = requests.get(f"{cli.url}/_emulator/settings", headers={"Host": "10.1.2.3:80"}, timeout=10)
         assert foreign.status_code == 403
 
 
-def test_cli_takes_the_token_from_the_environment():
+def test_cli_takes_the_token_from_the_environment(tmp_path):
     env = {**_env(), "NEEV_EMULATOR_TOKEN": "env-token-42"}
-    with _cli(env=env) as cli:
+    with _cli(stderr=tmp_path / "stderr", env=env) as cli:
         assert cli.connection["password"] == "env-token-42"
-        assert cli.list_status("env-token-42") == 200
-        assert cli.list_status("neev-emulator-token") == 401
-        assert "env-token-42" not in " ".join(cli.process.args)  # not in the process list
+        assert _list_status(cli, "env-token-42") == 200
+        assert _list_status(cli, "neev-emulator-token") == 401
+        assert "env-token-42" not in " ".join(cli.tree.process.args)  # not in the process list
         settings = requests.get(f"{cli.url}/_emulator/settings", timeout=10)
         assert "env-token-42" not in settings.text
 
@@ -132,8 +112,8 @@ def test_cli_help_prefers_the_environment_variable(capsys):
     assert "--dialect" in text
 
 
-def test_cli_dialect_option():
-    with _cli("--dialect", "generic,newest-first") as cli:
+def test_cli_dialect_option(tmp_path):
+    with _cli("--dialect", "generic,newest-first", stderr=tmp_path / "stderr") as cli:
         settings = requests.get(f"{cli.url}/_emulator/settings", timeout=10).json()
         assert settings["dialect"] == ["generic", "newest-first"]
         url = f"{cli.url}/storage/api/v1beta1/orgs/o/projects/p/volumes/{'0' * 8}-0000-0000-0000-{'0' * 12}"

@@ -1,37 +1,33 @@
 """Start Airflow's services as separate processes on loopback, and always stop them.
 
-API server, scheduler (LocalExecutor), DAG processor and triggerer, each in a process group
-of its own with its output in ``<AIRFLOW_HOME>/<service>.log``, sharing one configuration
-through environment variables. Used by the integration test; Airflow 3 only.
+API server, scheduler (LocalExecutor), DAG processor and triggerer, each a process tree of its
+own (:mod:`tests.support.processes`) with its output in ``<AIRFLOW_HOME>/<service>.log``,
+sharing one configuration through environment variables. Used by the integration test; Airflow
+3 only. :class:`Airflow` is also the REST client, and the one DAG-run poller, of the Celery
+cluster harness (``tests/distributed``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psutil
 import requests
+
+from tests.support.processes import ProcessTree, free_port, stop_trees
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: The part of the API server's health report that covers each service (besides the metadata DB).
 _HEALTH_PARTS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+#: The states a DAG run ends in.
+FINISHED = ("success", "failed")
 
 
 def service_env(home: Path, dags: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
@@ -62,14 +58,21 @@ def service_env(home: Path, dags: Path, port: int, extra: dict[str, str]) -> dic
 
 
 class Airflow:
-    """A running set of services and a REST client for its API server."""
+    """A running set of services and a REST client for its API server.
 
-    def __init__(self, home: Path, env: dict[str, str], port: int) -> None:
+    :param check_alive: called while waiting, besides checking the services started here, to
+        fail as soon as another process the run needs has exited (the cluster harness's).
+    """
+
+    def __init__(
+        self, home: Path, env: dict[str, str], port: int, check_alive: Callable[[], None] | None = None
+    ) -> None:
         self.home = home
         self.env = env
         self.url = f"http://127.0.0.1:{port}"
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, ProcessTree] = {}
         self._token: str | None = None
+        self._check_others = check_alive
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         airflow = str(Path(sys.executable).parent / "airflow")
@@ -78,34 +81,12 @@ class Airflow:
     def start(self, services: tuple[str, ...] = SERVICES) -> None:
         airflow = str(Path(sys.executable).parent / "airflow")
         for service in services:
-            # The child keeps its own copy of the file descriptor; ours is closed at once.
-            with (self.home / f"{service}.log").open("wb") as log:
-                self.processes[service] = subprocess.Popen(
-                    [airflow, service],
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            log = self.home / f"{service}.log"
+            self.processes[service] = ProcessTree(f"airflow {service}", [airflow, service], log, env=self.env)
 
     def stop(self) -> None:
-        # Airflow 3.3 starts each task process in a process group of its own: collect every
-        # descendant first, so that none outlives the services it belongs to.
-        descendants = [child for process in self.processes.values() for child in _descendants(process)]
-        for process in self.processes.values():
-            _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait(timeout=10)
-        for process in self.processes.values():
-            _signal_group(process, signal.SIGKILL)
-        for child in descendants:
-            with contextlib.suppress(psutil.Error):
-                child.kill()
+        """Stop every service together (one grace period), task processes included."""
+        stop_trees(list(self.processes.values()), grace=20)
 
     def log(self, service: str) -> str:
         return (self.home / f"{service}.log").read_text(errors="replace")
@@ -143,10 +124,13 @@ class Airflow:
                 raise TimeoutError(f"the DAG processor did not load {dag_id} in {timeout:.0f} s")
             time.sleep(1)
 
-    def start_dag(self, dag_id: str) -> str:
-        """Unpause and trigger ``dag_id``; return the new run's id."""
+    def start_dag(self, dag_id: str, conf: Mapping[str, Any] | None = None) -> str:
+        """Unpause and trigger ``dag_id`` (with ``conf``, if given); return the new run's id."""
         self.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
-        created = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None})
+        body: dict[str, Any] = {"logical_date": None}
+        if conf is not None:
+            body["conf"] = dict(conf)
+        created = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body)
         created.raise_for_status()
         run_id: str = created.json()["dag_run_id"]
         return run_id
@@ -168,53 +152,53 @@ class Airflow:
 
     def run_dag(self, dag_id: str, timeout: float = 300) -> dict[str, Any]:
         """Unpause and trigger ``dag_id``; return the finished run."""
-        run_id = self.start_dag(dag_id)
-        deadline = time.monotonic() + timeout
-        while True:
-            run: dict[str, Any] = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()
-            if run["state"] in ("success", "failed"):
-                return run
-            self._check_alive()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f} s")
-            time.sleep(2)
+        return self.wait_for_run_to_finish(dag_id, self.start_dag(dag_id), timeout=timeout)
 
     def wait_for_run(self, dag_id: str, timeout: float = 180) -> dict[str, Any]:
         """Wait until the scheduler has started a run of ``dag_id`` and it has finished; return it."""
+        return self.wait_for_run_to_finish(dag_id, None, timeout=timeout)
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        """The run ``run_id`` of ``dag_id`` as the REST API shows it now."""
+        response = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+        response.raise_for_status()
+        run: dict[str, Any] = response.json()
+        return run
+
+    def latest_run(self, dag_id: str) -> dict[str, Any] | None:
+        """The run of ``dag_id`` started last, or ``None`` before the first."""
+        response = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns")
+        response.raise_for_status()
+        runs = response.json()["dag_runs"]
+        return dict(runs[-1]) if runs else None
+
+    def wait_for_run_to_finish(
+        self, dag_id: str, run_id: str | None, *, timeout: float, every: float = 2.0
+    ) -> dict[str, Any]:
+        """Poll the run ``run_id`` (``None``: the latest, once there is one) until it has finished.
+
+        Fails as soon as a watched process has exited, rather than at the end of ``timeout``.
+        """
         deadline = time.monotonic() + timeout
         while True:
-            runs = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns").json()["dag_runs"]
-            if runs and runs[-1]["state"] in ("success", "failed"):
-                return dict(runs[-1])
+            run = self.dag_run(dag_id, run_id) if run_id is not None else self.latest_run(dag_id)
+            if run is not None and run["state"] in FINISHED:
+                return run
             self._check_alive()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no finished run of {dag_id} after {timeout:.0f} s: {runs}")
-            time.sleep(2)
+                state = run["state"] if run is not None else "not started"
+                raise TimeoutError(f"{dag_id} run {run_id or '(latest)'} still {state} after {timeout:.0f} s")
+            time.sleep(every)
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         body = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
         return {ti["task_id"]: ti["state"] for ti in body["task_instances"]}
 
     def _check_alive(self) -> None:
-        for service, process in self.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"airflow {service} exited ({process.returncode}):\n{self.log(service)[-3000:]}"
-                )
-
-
-def _descendants(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
-    try:
-        return list(psutil.Process(process.pid).children(recursive=True))
-    except psutil.Error:
-        return []
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+        for service in self.processes.values():
+            service.check_alive()
+        if self._check_others is not None:
+            self._check_others()
 
 
 @contextmanager

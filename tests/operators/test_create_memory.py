@@ -10,24 +10,12 @@ from neev_provider.client import CreateVolumeRequest
 from neev_provider.emulator import EmulatorServer
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.operators import NeevCreateVolumeOperator
-from neev_provider.volumes.records import KEY
+from neev_provider.volumes.records import KEY, RECORD_FORMAT
 from tests.operators.conftest import FakeTaskInstance
+from tests.support.task_state import InMemoryTaskStateStore
 
 
-class DictStore:
-    """Airflow's task state store as the operator sees it (get/set), kept in memory."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: Any) -> None:
-        self.values[key] = value
-
-
-class BrokenStore(DictStore):
+class BrokenStore(InMemoryTaskStateStore):
     def get(self, key: str, default: Any = None) -> Any:
         raise RuntimeError("the state store backend is down")
 
@@ -44,7 +32,7 @@ def operations(emulator: EmulatorServer) -> list[str]:
 
 @pytest.fixture(name="store_context")
 def fixture_store_context(context: dict[str, Any]) -> dict[str, Any]:
-    return {**context, "task_state_store": DictStore()}
+    return {**context, "task_state_store": InMemoryTaskStateStore()}
 
 
 @pytest.mark.parametrize("others", [0, 250])
@@ -60,7 +48,12 @@ def test_a_first_try_creates_with_one_call_whatever_the_project_holds(
 
     assert operations(emulator) == ["createNetworkVolume"]
     record = store_context["task_state_store"].values[KEY]
-    assert record == {"name": result["name"], "volume_id": result["id"], "ambiguous": False}
+    assert record == {
+        "format": RECORD_FORMAT,
+        "name": result["name"],
+        "volume_id": result["id"],
+        "ambiguous": False,
+    }
 
 
 def test_a_retry_after_a_committed_create_reads_one_volume(
@@ -93,7 +86,9 @@ def test_anything_unproven_falls_back_to_the_lookup(
     record: dict[str, Any] | None,
     try_number: int,
 ) -> None:
-    earlier = create({**store_context, "task_state_store": DictStore()})  # an earlier try's volume
+    earlier = create(
+        {**store_context, "task_state_store": InMemoryTaskStateStore()}
+    )  # an earlier try's volume
     ti.try_number = try_number
     if record is not None:
         store_context["task_state_store"].values[KEY] = {"name": earlier["name"], **record}

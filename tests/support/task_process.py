@@ -12,16 +12,7 @@ from collections.abc import Callable, Iterable
 
 import psutil
 
-
-def descendants(roots: Iterable[int]) -> list[psutil.Process]:
-    """Every live descendant of the given processes."""
-    found: list[psutil.Process] = []
-    for pid in roots:
-        try:
-            found += psutil.Process(pid).children(recursive=True)
-        except psutil.Error:
-            continue
-    return found
+from tests.support.processes import descendants
 
 
 def talking_to(roots: Iterable[int], port: int) -> psutil.Process | None:
