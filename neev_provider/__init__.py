@@ -64,12 +64,14 @@ def get_provider_info() -> dict[str, Any]:
                         "description": (
                             "Names this Airflow installation in the default names of the volumes "
                             "its create tasks make, which is how retries, kill cleanups and the "
-                            "reaper know a volume is this installation's. Unset: a digest of "
+                            "reaper know a volume is this installation's; give each installation "
+                            "sharing a NeevCloud project its own. Unset, names use a digest of "
                             "[database] sql_alchemy_conn without its credentials on Airflow 2, of "
-                            "[core] execution_api_server_url on Airflow 3. Set it when workers "
-                            "reach those under different addresses; give each installation sharing a "
-                            "NeevCloud project its own. Changing it renames future default names: "
-                            "volumes named under the old value are no longer recognised."
+                            "[core] execution_api_server_url on Airflow 3, which installations "
+                            "made from one compose file or chart share: then no volume is deleted "
+                            "on the strength of its name, and the reaper only reports. Changing it "
+                            "renames future default names: volumes named under the old value are "
+                            "no longer recognised."
                         ),
                         "version_added": "0.1.0",
                         "type": "string",

@@ -13,6 +13,11 @@ process of one installation sees alike, and that differs between installations:
 
 Set it explicitly when workers reach the database or the API server under different addresses,
 and give each installation sharing a NeevCloud project its own.
+
+Only a configured id makes a default name a *proof* of ownership. A derived one names volumes
+(a retry still finds the volume of its task instance) but proves nothing: installations made
+from one docker-compose file or Helm chart share their addresses, and so the same DAG's runs
+there share names. Without it, nothing deletes on its own a volume found only by its name.
 """
 
 from __future__ import annotations
@@ -40,6 +45,19 @@ def deployment_id() -> str:
         return "api-" + _digest(execution_api_address())
     database = str(conf.get("database", "sql_alchemy_conn", fallback="") or "")
     return "db-" + _digest(_without_credentials(database))
+
+
+def deployment_is_configured() -> bool:
+    """Whether ``[neevcloud] deployment_id`` is set, so default names prove ownership (see above)."""
+    return bool(conf.get("neevcloud", "deployment_id", fallback=None))
+
+
+#: What the provider says where a derived deployment id keeps it from cleaning up.
+NOT_CONFIGURED = (
+    "[neevcloud] deployment_id is not set, so a default name proves nothing (another Airflow "
+    "installation with the same addresses makes the same names): set it to a value unique to "
+    "this installation (AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID) to let the provider clean up by name"
+)
 
 
 def execution_api_address() -> str:

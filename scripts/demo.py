@@ -95,7 +95,11 @@ def main() -> int:
         cli = AirflowCLI(
             home=OUT / "airflow-home",
             dags_folder=ROOT / "example_dags",
-            env={"AIRFLOW_CONN_NEEVCLOUD_DEFAULT": server.airflow_connection()},
+            env={
+                "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": server.airflow_connection(),
+                # Each installation's own id: what lets the provider clean up by name.
+                "AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID": "neevcloud-demo",
+            },
         )
         print(f"emulator: {server.url}   AIRFLOW_HOME: {shown(cli.home)}")
         print("setting up Airflow's metadata database ...")

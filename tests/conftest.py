@@ -27,6 +27,9 @@ _HOME = Path(tempfile.mkdtemp(prefix="neev-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# The installation's own id, as the docs ask every deployment to set (tests of the derived one
+# and of what the provider does without one remove it).
+os.environ.setdefault("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID", "neevcloud-tests")
 if not AIRFLOW_V_3_0_PLUS:
     # Airflow 2's unit-test configuration picks the LocalExecutor, which refuses SQLite, and
     # dag.test() there consults the default executor. Airflow 3 has no such check.

@@ -166,7 +166,7 @@ class NeevCloudHook(BaseHook):
             fields, org_id=self.org_id, project_id=self.project_id, on_token=_mask, label=self.label
         )
         for secret in config.auth.secrets():
-            _mask(secret)
+            await _amask(secret)
         return config, fingerprint(fields)
 
     # -- Airflow UI and CLI ---------------------------------------------------------
@@ -242,12 +242,36 @@ def _explain_unreadable_connection(conn_id: str, label: str) -> None:
 def _mask(secret: str) -> None:
     """Register a derived secret (a normalised token, a login token) with Airflow's masker.
 
-    In the triggerer's event loop it is done in a worker thread: masking may wait on the process
-    that supervises the triggerer, which must not block the loop.
+    Called on the triggerer's event loop (a login token the async client obtained), it hands the
+    work to a task of that loop (:func:`_amask`), kept until done.
     """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         mask_secret(secret)
         return
-    loop.run_in_executor(None, mask_secret, secret)
+    task = loop.create_task(_amask(secret))
+    _MASKING.add(task)
+    task.add_done_callback(_MASKING.discard)
+
+
+_MASKING: set[asyncio.Task[None]] = set()
+
+
+async def _amask(secret: str) -> None:
+    """Register a secret from inside an event loop, without blocking it.
+
+    On Airflow 3, ``mask_secret`` also tells the supervising process, over the pipe the triggerer
+    shares with it. Airflow 3.3 has an async form; before, the call must run in an asgiref
+    ``sync_to_async`` thread, whose requests go through the loop's own conversation: from a
+    plain thread it would open a second one on the same pipe, and the triggerer reads answers
+    out of order and dies.
+    """
+    try:  # Airflow 3.3+
+        from airflow.sdk.log import amask_secret
+    except ImportError:
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(mask_secret)(secret)
+    else:
+        await amask_secret(secret)

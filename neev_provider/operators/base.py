@@ -43,13 +43,14 @@ def resume_state(event: Mapping[str, Any] | None) -> dict[str, Any]:
     It may have been sent by an older release (read as this one's), never by a newer one: that
     raises :class:`~neev_provider.volumes.wait.PayloadFormatError`, saying what to do.
     """
-    from neev_provider.volumes.wait import check_format
+    from neev_provider.volumes.wait import check_format, resume_of_format_0
 
     state = (event or {}).get("resume")
     if not isinstance(state, Mapping):
         return {}
-    check_format(state.get("format"), "The state this task deferred with", RESUME_FORMAT)
-    # Formats 0 and 1 have the same keys; a new format would translate older ones here.
+    version = check_format(state.get("format"), "The state this task deferred with", RESUME_FORMAT)
+    # Formats 0 and 1 have the same keys; format 0 claimed more ownership than it could prove.
+    state = resume_of_format_0(state) if version == 0 else state
     return {key: value for key, value in state.items() if key != "format"}
 
 

@@ -144,6 +144,12 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         if self.mount_path:
             context["ti"].xcom_push(key="mount_path", value=self.mount_path)
         volume = ensured.volume
+        if self.name is None and not ensured.owned:
+            from neev_provider.deployment import NOT_CONFIGURED
+
+            self.log.warning(
+                "Volume %s has this task's name; it is kept whatever happens: %s", volume.id, NOT_CONFIGURED
+            )
         if not self.wait_for_completion:
             if ensured.ambiguous:
                 ensurer.converge(volume.id)
@@ -181,16 +187,27 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         posting, self._posting_name = self._posting_name, None
         if volume_id is None and posting is None:
             return
-        if volume_id is None and self.name is not None:
+        if volume_id is None and not self._name_is_proof:
+            from neev_provider.deployment import NOT_CONFIGURED
+
             self.log.warning(
-                "Killed while creating volume %s: if the create went through, that volume is left "
-                "(under a name given to the task, nothing proves it is this task's)",
+                "Killed while creating volume %s: if the create went through, that volume is left (%s)",
                 posting,
+                "under a name given to the task, nothing proves it is this task's"
+                if self.name
+                else NOT_CONFIGURED,
             )
             return
         # A new client: the task's own may be in the middle of a request the kill interrupted.
         with self.hook.new_client(timeout=KILL_CLEANUP_SECONDS, max_retries=0) as client:
             kill_cleanup(client, volume_id=volume_id, own_name=posting, logger=self.log)
+
+    @property
+    def _name_is_proof(self) -> bool:
+        """Whether a volume found under this task's name is provably its task instance's own."""
+        from neev_provider.deployment import deployment_is_configured
+
+        return self.name is None and deployment_is_configured()
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -228,12 +245,12 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
             persist_volume_link(context, self.hook, volume.id, region_id=volume.region_id, log=self.log)
 
         def posting(name: str) -> None:
-            self._posting_name = name
+            self._unreturned_volume_id, self._posting_name = None, name
 
         return VolumeEnsurer(
             self.client,
             request,
-            own_name=self.name is None,
+            own_name=self._name_is_proof,
             if_exists=self.if_exists,
             reuse_smaller=self.reuse_smaller,
             policy=SettlePolicy(
@@ -278,4 +295,4 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         from neev_provider.volumes.create import remove_twins
 
         name = name or self.name or task_volume_name(context["ti"])
-        remove_twins(self.client, name, volume_id, own_name=self.name is None, logger=self.log)
+        remove_twins(self.client, name, volume_id, own_name=self._name_is_proof, logger=self.log)

@@ -78,9 +78,12 @@ class NeevReapVolumesOperator(NeevHookMixin, BaseOperator):
 
     @no_retry_for_bad_input
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from neev_provider.deployment import deployment_id
+        from neev_provider.deployment import NOT_CONFIGURED, deployment_id, deployment_is_configured
         from neev_provider.volumes.reap import reap
 
+        if not self.report_only and not deployment_is_configured():
+            rule = f"the reaper deletes only where default names prove ownership, and {NOT_CONFIGURED}"
+            raise NeevCloudValidationError("dry_run", False, rule)
         client = self.hook.client
         rules = ReapRules(
             deployment=deployment_id(),

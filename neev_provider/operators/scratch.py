@@ -20,8 +20,8 @@ from neev_provider.operators.create import NeevCreateVolumeOperator
 from neev_provider.operators.delete import NeevDeleteVolumeOperator
 from neev_provider.operators.extend import NeevExtendVolumeOperator
 
-# Arguments that address the API: whatever the create is told, the extend and delete are told too.
-_SHARED = ("neev_conn_id", "org_id", "project_id")
+# Where the API is and how to wait on it: whatever the create is told, the extend and delete are too.
+_SHARED = ("neev_conn_id", "org_id", "project_id", "deferrable", "poll_interval")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,9 @@ def scratch_volume(
     :param create_options: the arguments of the
         :class:`~neev_provider.operators.create.NeevCreateVolumeOperator` (``region_id``, ``name``,
         ``if_exists``, ``mount_path``, ``timeout``, ``deferrable``, ``neev_conn_id``...);
-        ``neev_conn_id``, ``org_id`` and ``project_id`` apply to the extend and delete too.
+        ``neev_conn_id``, ``org_id``, ``project_id``, ``deferrable`` and ``poll_interval`` apply
+        to the extend and delete too. In a mapped task group, a ``name`` must differ per map
+        index (a template using ``ti.map_index``), or every trial would share one volume.
     """
     if create_options.get("wait_for_completion") is False:
         rule = "scratch_volume waits until the volume is bound before the block runs; leave it out"
@@ -80,6 +82,7 @@ def scratch_volume(
         create = NeevCreateVolumeOperator(
             task_id="create", size_gb=size_gb, reuse_smaller=extend_to_fit, **create_options
         )
+        _refuse_a_name_shared_by_map_indexes(create)
         output: Any = create.output  # an XComArg; typed as indexable only from Airflow 3.1
         volume_id = output["volume_id"]
         extend = None
@@ -98,3 +101,15 @@ def scratch_volume(
     # teardown after its last ones.
     with delete.as_teardown(setups=setups):
         yield ScratchVolume(id=volume_id, volume=output, create=create, extend=extend, delete=delete)
+
+
+def _refuse_a_name_shared_by_map_indexes(create: NeevCreateVolumeOperator) -> None:
+    name = create.name
+    if name is None or "{{" in str(name) or create.get_closest_mapped_task_group() is None:
+        return
+    rule = (
+        "is the same for every map index of this mapped task group, so the trials would share one "
+        "volume and the first teardown would delete it under the others: leave name unset (a "
+        "volume each) or template it, e.g. 'trial-data-{{ ti.map_index }}'"
+    )
+    raise NeevCloudValidationError("name", name, rule)

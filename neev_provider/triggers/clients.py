@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import os
 import time
 import weakref
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from neev_provider.client import AsyncNeevCloudClient, ClientConfig
 
 #: A connection is read again after this many seconds when a new wait starts on it.
+log = logging.getLogger(__name__)
+
 RECHECK_SECONDS = 60.0
 # A client replaced by a newer one is closed after in-flight reads had time to finish.
 _RETIRE_AFTER_SECONDS = 30.0
@@ -61,6 +64,7 @@ class SharedClient:
         self.reads: BatchedReads | None = None
         self._fingerprint = ""
         self._checked_at = 0.0
+        self._swapped_at = 0.0  # monotonic time the client was last replaced
         self._build: asyncio.Task[None] | None = None
         self._recheck = asyncio.Lock()
         self._retired: set[AsyncNeevCloudClient] = set()
@@ -76,11 +80,27 @@ class SharedClient:
         except Exception as error:
             raise ConnectionSetupError(str(error)) from error
         if time.monotonic() - self._checked_at > RECHECK_SECONDS:
-            await self.renew()
+            try:
+                await self.renew()
+            except ConnectionSetupError as error:
+                # The client built from the last good reading still works: keep it.
+                self._checked_at = time.monotonic()
+                log.warning(
+                    "Reading connection %r again failed; going on with the client as it was: %s",
+                    self.key[0],
+                    error,
+                )
 
-    async def renew(self) -> bool:
-        """Read the connection again; swap the client if it changed. Return whether it did."""
+    async def renew(self, since: float | None = None) -> bool:
+        """Read the connection again; swap the client if it changed. Return whether it did.
+
+        :param since: when the caller's failed read was asked (``time.monotonic()``): a client
+            replaced after that is new to the caller, so it is told to try it, without a new
+            reading. Every wait of a batch meets the same 401; one reading serves them all.
+        """
         async with self._recheck:
+            if since is not None and self._swapped_at > since:
+                return True
             try:
                 config, fingerprint = await _read_connection(self.key)
             except Exception as error:
@@ -89,7 +109,7 @@ class SharedClient:
             if fingerprint == self._fingerprint:
                 return False
             old, self.client = self.client, await _new_client(config)
-            self._fingerprint = fingerprint
+            self._fingerprint, self._swapped_at = fingerprint, time.monotonic()
             if old is not None:
                 self._retire(old)
             return True

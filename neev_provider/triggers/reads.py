@@ -230,12 +230,13 @@ async def watch_volume(
     watch: VolumeWatch,
     scope: Scope = (None, None),
     *,
-    renew: Callable[[], Awaitable[bool]] | None = None,
+    renew: Callable[[float], Awaitable[bool]] | None = None,
 ) -> WaitOutcome:
     """Read, judge and log, in the calling task (its log context), until the wait is over.
 
-    :param renew: after a ``401``, reads the connection again; returns whether there are new
-        credentials to try (the read is then made again at once, the deadline permitting).
+    :param renew: after a ``401``, given when the failed read was asked (``time.monotonic()``),
+        reads the connection again; returns whether there are new credentials to try (the read
+        is then made again at once, the deadline permitting).
     """
     while True:
         if reads.paused() and (expired := watch.timeout_if_due()) is not None:
@@ -243,6 +244,7 @@ async def watch_volume(
         try:
             # However long the shared read takes (a server's retries), the deadline holds.
             timeout = max(0.0, watch.deadline - time.time()) + READ_GRACE_SECONDS
+            asked = time.monotonic()
             outcome = watch.observe(await asyncio.wait_for(reads.read(watch.volume_id, scope), timeout))
         except asyncio.TimeoutError:
             late = NeevCloudTimeoutError(
@@ -250,7 +252,7 @@ async def watch_volume(
             )
             outcome = watch.observe_error(late)
         except AuthenticationError as error:
-            renewed = renew is not None and await renew()
+            renewed = renew is not None and await renew(asked)
             outcome = watch.timeout_if_due() if renewed else watch.observe_error(error)
             if renewed and outcome is None:
                 continue
@@ -258,4 +260,6 @@ async def watch_volume(
             outcome = watch.observe_error(error)
         if outcome is not None:
             return outcome
-        await asyncio.sleep(min(reads.seconds_to_next_read(watch.poll_interval), watch.next_delay()))
+        # Until the next read of its grid or the end of the server's pause: only the deadline is sooner.
+        left = max(0.0, watch.deadline - time.time())
+        await asyncio.sleep(min(reads.seconds_to_next_read(watch.poll_interval), left))

@@ -13,7 +13,7 @@ from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers.clients import ConnectionSetupError, SharedClient, SharedClients
 from neev_provider.triggers.reads import watch_volume
 from neev_provider.volumes.cleanup import KILL_CLEANUP_SECONDS
-from neev_provider.volumes.wait import Target, VolumeWatch, WaitOutcome, check_format
+from neev_provider.volumes.wait import Target, VolumeWatch, WaitOutcome, check_format, resume_of_format_0
 
 #: The version of :meth:`NeevVolumeTrigger.serialize`'s keyword arguments (their ``format``),
 #: which Airflow keeps in its database while a task is deferred and rebuilds the trigger from.
@@ -71,7 +71,7 @@ class NeevVolumeTrigger(BaseTrigger):
         super().__init__()  # type: ignore[no-untyped-call]
         # Airflow rebuilds the trigger with cls(**kwargs) from what any release serialized. The
         # keywords of formats 0 and 1 are the same; a new format would translate older ones here.
-        check_format(format, f"The deferred wait for volume {volume_id}", TRIGGER_FORMAT)
+        version = check_format(format, f"The deferred wait for volume {volume_id}", TRIGGER_FORMAT)
         if newer:
             self.log.info("Ignoring arguments of a newer release of the provider: %s", ", ".join(newer))
         self.volume_id = volume_id
@@ -84,7 +84,10 @@ class NeevVolumeTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.started_at = time.time() if started_at is None else float(started_at)
         self.resume = dict(resume or {})
-        self.delete_on_kill = bool(delete_on_kill)
+        # Format 0 also meant to delete a volume it had only found by a user-given name.
+        self.delete_on_kill = bool(delete_on_kill) and (
+            version > 0 or resume_of_format_0(self.resume).get("owned", True) is not False
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the keyword arguments that rebuild this trigger."""
@@ -158,7 +161,9 @@ class NeevVolumeTrigger(BaseTrigger):
             async with lease as shared:
                 assert shared.reads is not None  # a lease is ready
                 scope = (self.org_id, self.project_id)
-                return await watch_volume(shared.reads, watch, scope, renew=lambda: _renewed(shared))
+                return await watch_volume(
+                    shared.reads, watch, scope, renew=lambda asked: _renewed(shared, asked)
+                )
         except ConnectionSetupError as error:
             # A missing or broken connection is reported as an event: a raising trigger fails
             # generically, with no word of what to fix. The error names the connection already.
@@ -168,9 +173,9 @@ class NeevVolumeTrigger(BaseTrigger):
             return WaitOutcome("error", self.volume_id, str(error), retryable=retryable)
 
 
-async def _renewed(shared: SharedClient) -> bool:
-    """After a 401: whether reading the connection again gave new credentials to try."""
+async def _renewed(shared: SharedClient, asked: float) -> bool:
+    """After a 401 to a read asked at ``asked``: whether there are new credentials to try."""
     try:
-        return await shared.renew()
+        return await shared.renew(since=asked)
     except ConnectionSetupError:
         return False

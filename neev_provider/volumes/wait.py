@@ -186,6 +186,21 @@ def check_format(version: object, what: str, known: int) -> int:
     )
 
 
+def resume_of_format_0(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Read a format-0 resume state (a create's ``owned``, ``ambiguous`` and ``name``) as this release's.
+
+    Format 0 took a volume found by its name after an ambiguous create for the task's own. Only
+    a default name of that release (a *legacy* one) supports that; under a name the user gave,
+    the volume may be another run's, so it is not owned: nothing deletes it on its own.
+    """
+    from neev_provider.volumes.naming import is_legacy_default_name
+
+    upgraded = dict(state)
+    if upgraded.get("ambiguous") and not is_legacy_default_name(str(upgraded.get("name") or "")):
+        upgraded["owned"] = False
+    return upgraded
+
+
 #: The version of the event payload :meth:`WaitOutcome.to_event` writes (its ``format`` key).
 #: 0, before versions: no ``format``, no ``retryable`` (every ``error`` could be retried).
 EVENT_FORMAT = 1

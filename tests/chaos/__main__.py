@@ -27,6 +27,7 @@ def main() -> int:
         os.environ["AIRFLOW_HOME"] = tmp
         os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+        os.environ.setdefault("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID", "neevcloud-chaos")
         from tests.chaos.harness import run_chaos
 
         report = run_chaos(args.lifecycles, args.seed, args.workdir or Path(tmp) / "output")

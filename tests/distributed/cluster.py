@@ -36,6 +36,8 @@ def cluster_settings(*, database_url: str, broker_url: str, api_url: str) -> dic
     # [START celery_cluster_settings]
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        # This installation's own id: what lets the provider clean up by name (docs: Semantics).
+        "AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID": "celery-cluster",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
         # psycopg 3 serves Airflow's async engine too (otherwise it would want asyncpg).
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": database_url,

@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 
-from neev_provider.deployment import deployment_id
 from neev_provider.volumes.naming import default_volume_name
 from tests.distributed import audit
 from tests.distributed.backends import PostgresServer, RedisServer
@@ -225,15 +224,8 @@ def _rest_connection(emulator: EmulatorProcess) -> dict[str, Any]:
 
 
 def _cluster_deployment_id(cluster: CeleryCluster) -> str:
-    """The deployment id the cluster's task processes derive, with no ``deployment_id`` set."""
-    saved = dict(os.environ)
-    try:
-        os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("AIRFLOW__")})
-        os.environ.pop("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID", None)
-        return deployment_id()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    """The deployment id the cluster's configuration gives its task processes."""
+    return cluster.env["AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID"]
 
 
 def _kill_a_worker_mid_create(

@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from neev_provider.client.errors import NeevCloudConfigurationError
 from neev_provider.emulator import EmulatorServer
 from neev_provider.hooks.connection import ConnectionFields, base_url, client_config, connection_label
 from neev_provider.hooks.neevcloud import NeevCloudHook
+from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS
 
 SECRET = "pat-nc-hook-secret-never-shown"
 
@@ -266,3 +268,35 @@ def test_a_temporary_test_id_is_not_shown(conn_id: str, exported: bool, label: s
     environ = {f"AIRFLOW_CONN_{conn_id.upper()}": "{}"} if exported else {}
     assert connection_label(conn_id, testing=True, environ=environ) == label
     assert connection_label(conn_id, testing=False, environ=environ) == f"connection {conn_id!r}"
+
+
+def test_in_the_triggerer_the_token_is_masked_before_the_configuration_is_used(
+    connection: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    masked: list[str] = []
+
+    def slow_mask(secret: str, name: str | None = None) -> None:
+        time.sleep(0.2)  # telling the supervising process takes a while
+        masked.append(secret)
+
+    async def slow_amask(secret: str, name: str | None = None) -> None:
+        await asyncio.sleep(0.2)
+        masked.append(secret)
+
+    monkeypatch.setattr("neev_provider.hooks.neevcloud.mask_secret", slow_mask)
+    airflow_log = pytest.importorskip("airflow.sdk.log") if AIRFLOW_V_3_0_PLUS else None
+    if airflow_log is not None and hasattr(airflow_log, "amask_secret"):
+        monkeypatch.setattr(airflow_log, "amask_secret", slow_amask)
+
+    # A token the provider normalises: Airflow masks the password as written, not this.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT", connection.airflow_connection(password=f"Bearer {connection.token}")
+    )
+
+    async def read() -> tuple[Any, set[str]]:
+        config, _ = await NeevCloudHook().aget_config()
+        return config, {m for m in masked if isinstance(m, str)}  # as the first request goes out
+
+    config, masked_by_then = asyncio.run(read())
+
+    assert set(config.auth.secrets()) <= masked_by_then  # done, not merely scheduled

@@ -38,6 +38,7 @@ def fixture_cli(neev_emulator_server: EmulatorServer, tmp_path_factory: pytest.T
     env = {
         "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
         "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+        "AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID": "airflow2-task-runner",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     }
     cli = AirflowCLI(home, dags, env)

@@ -76,6 +76,27 @@ def test_a_retry_adopts_the_volume_of_the_earlier_try(
     assert calls(emulator, "createNetworkVolume") == 1
 
 
+def test_without_a_deployment_id_a_retry_adopts_its_volume_but_does_not_own_it(
+    emulator: EmulatorServer,
+    context: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A derived id is shared by installations made from one compose file: the name proves nothing.
+    monkeypatch.delenv("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID")
+    emulator.configure(bind_delay=3600)
+    first = create_op(wait_for_completion=False).execute(context)
+    context["ti"].try_number = 2
+
+    with pytest.raises(NeevVolumeTimeoutError):
+        create_op(timeout=1).execute(context)  # with the id set, the volume would be deleted here
+
+    assert [volume["id"] for volume in emulator.volumes()] == [first["id"]]  # not deleted
+    assert context["ti"].xcoms["volume_ownership"] == {"volume_id": first["id"], "created": False}
+    assert "deployment_id is not set" in caplog.text + capsys.readouterr().out  # Airflow 3 logs to stdout
+
+
 def test_mapped_instances_get_a_volume_each(emulator: EmulatorServer) -> None:
     ids = set()
     for map_index in range(3):

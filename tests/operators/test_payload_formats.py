@@ -376,6 +376,34 @@ def test_a_retry_with_a_recorded_intent_adopts_a_volume_under_a_given_name_witho
     assert context["ti"].xcoms["volume_ownership"] == {"volume_id": volume_id, "created": False}
 
 
+def test_format_0_owned_a_volume_found_by_its_default_name_after_an_ambiguous_create() -> None:
+    data = sample(0, "create_ambiguous", "3b4e0a64-0000-4000-8000-000000000001")
+
+    assert resume_state(data["events"]["success"])["owned"] is True
+    assert rebuild_as_airflow_does(data["trigger"]).delete_on_kill is True
+
+
+def test_format_0_never_owns_a_volume_found_by_a_given_name_after_an_ambiguous_create(
+    emulator: EmulatorServer,
+) -> None:
+    # Format 0 wrote owned=True here too; the release wrote the name the user gave it into the
+    # same fields as its default name (the sample is the default-name one with that name put in).
+    volume_id = new_volume(emulator, name="team-data")
+    data = json.loads(
+        json.dumps(sample(0, "create_ambiguous", volume_id)).replace(
+            "golden-create-volume-5a19de681349d2", "team-data"
+        )
+    )
+    data["arguments"]["name"] = "team-data"
+    failed = {**data["events"]["success"], "status": "failed", "message": "the volume failed"}
+
+    assert resume_state(failed)["owned"] is False
+    assert rebuild_as_airflow_does(data["trigger"]).delete_on_kill is False
+    with pytest.raises(NeevVolumeFailedError):
+        operator_of(data).execute_complete(context_of(data), event=failed)
+    assert ids(emulator) == [volume_id]  # maybe another run's: kept
+
+
 # -- this release's formats ---------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import time_machine
 
 from neev_provider._compat import AirflowFailException
 from neev_provider.client import CreateVolumeRequest
+from neev_provider.deployment import task_volume_name
 from neev_provider.emulator import EmulatorServer
 from neev_provider.emulator.connection import airflow_connection
 from neev_provider.exceptions import NeevVolumeError
@@ -257,3 +258,22 @@ def test_a_dry_run_lists_verdicts_and_deletes_nothing(
     assert {v["name"]: v["action"] for v in result} == {ours("r1"): "delete", young: "keep"}
     assert "younger than max_age 6 h" in {v["name"]: v["reason"] for v in result}[young]
     assert orphan in {v["id"] for v in emulator.volumes()}
+
+
+def test_without_a_deployment_id_only_a_dry_run_is_allowed(
+    emulator: EmulatorServer, context: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID")
+    emulator.configure(bind_delay=0)
+    name = task_volume_name(context["ti"])
+    volume = NeevCloudHook().client.create_volume(
+        CreateVolumeRequest(size_gb=1, region_id="as-south-1", name=name)
+    )
+
+    with time_machine.travel(DAYS_LATER, tick=True):
+        report = reap_op().execute(context)
+        with pytest.raises(AirflowFailException, match=r"dry_run=False .*deployment_id is not set"):
+            reap_op(dry_run=False).execute(context)
+
+    assert [v["action"] for v in report] == ["delete"]  # what it would do once configured
+    assert [v["id"] for v in emulator.volumes()] == [volume.id]

@@ -7,6 +7,7 @@ The runs themselves (a failing block, a mapped fan-out, a given name, extend_to_
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -21,10 +22,10 @@ from neev_provider.operators import (
 from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS
 
 if AIRFLOW_V_3_0_PLUS:
-    from airflow.sdk import DAG, task
+    from airflow.sdk import DAG, task, task_group
 else:
     from airflow import DAG
-    from airflow.decorators import task
+    from airflow.decorators import task, task_group
 
 
 @task
@@ -123,3 +124,29 @@ def test_a_scratch_volume_that_would_not_wait_is_refused_naming_the_field() -> N
         with scratch_volume(size_gb=1, wait_for_completion=False):
             pass
     assert "bound" in str(caught.value)
+
+
+def test_a_fixed_name_in_a_mapped_task_group_is_refused_and_a_templated_one_taken() -> None:
+    def trials(name: str) -> Any:
+        @task_group(group_id="trial")
+        def trial(rate: float) -> None:
+            with scratch_volume(size_gb=1, name=name) as volume:
+                work(volume.id)
+
+        return trial
+
+    with _dag(), pytest.raises(NeevCloudValidationError, match=r"name='shared' .*share one volume"):
+        trials("shared").expand(rate=[0.1, 0.2])
+    with _dag() as dag:
+        trials("trial-{{ ti.map_index }}").expand(rate=[0.1, 0.2])
+    assert "trial.scratch_volume.create" in dag.task_ids
+
+
+def test_how_to_wait_reaches_the_extend_and_the_delete() -> None:
+    options = {"deferrable": True, "poll_interval": 7.0}
+    with _dag() as dag, scratch_volume(size_gb=1, name="data", extend_to_fit=True, **options):
+        work("x")
+
+    for task_id in ("create", "extend", "delete"):
+        operator = dag.get_task(f"scratch_volume.{task_id}")
+        assert (operator.deferrable, operator.poll_interval) == (True, 7.0)

@@ -335,10 +335,11 @@ def test_shared_clients_are_per_event_loop() -> None:
     assert asyncio.run(current()) is not asyncio.run(current())
 
 
+@pytest.mark.parametrize("waits", [1, 5])
 def test_a_rotated_token_is_picked_up_by_running_waits(
-    emulator: EmulatorServer, contract_monitor: ContractMonitor, monkeypatch: pytest.MonkeyPatch
+    emulator: EmulatorServer, contract_monitor: ContractMonitor, monkeypatch: pytest.MonkeyPatch, waits: int
 ) -> None:
-    """The user rotates the connection's token; the old one then expires: the wait carries on."""
+    """The user rotates the connection's token; the old one then expires: every wait carries on."""
     emulator.configure(bind_delay=4.5, token_ttl=3)
     login = requests.post(
         emulator.url + "/tenant/api/v1/auth/login",
@@ -347,20 +348,40 @@ def test_a_rotated_token_is_picked_up_by_running_waits(
     )
     short_lived = login.json()["access_token"]  # a JWT valid for 2 to 3 seconds
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(password=short_lived))
-    (volume_id,) = make_volumes(1)
+    ids = make_volumes(waits)
 
-    read = contract_monitor.event_for(lambda exchange: exchange.operation == "getNetworkVolume")
+    reads = ("getNetworkVolume", "listNetworkVolumes")  # one by one, or the project's list
+    read = contract_monitor.event_for(lambda exchange: exchange.operation in reads)
 
     async def scenario() -> list[dict[str, Any]]:
-        waiting = asyncio.ensure_future(first_events(triggers([volume_id], poll_interval=0.3)))
-        assert await asyncio.to_thread(read.wait, 30)  # the wait has read with the old token
+        waiting = asyncio.ensure_future(first_events(triggers(ids, poll_interval=0.3)))
+        assert await asyncio.to_thread(read.wait, 30)  # the waits have read with the old token
         monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection())  # rotated
         return await waiting
 
-    (event,) = asyncio.run(scenario())
-    assert event["status"] == "success", event["message"]
-    statuses = [r["status"] for r in emulator.requests() if r["operation"] == "getNetworkVolume"]
-    assert 401 in statuses  # it did meet the expired token
+    events = asyncio.run(scenario())
+    assert [event["status"] for event in events] == ["success"] * waits, [e["message"] for e in events]
+    statuses = [r["status"] for r in emulator.requests() if r["operation"] in reads]
+    assert 401 in statuses  # they did meet the expired token
+
+
+def test_a_connection_that_cannot_be_read_again_leaves_the_working_client_in_use(
+    emulator: EmulatorServer, contract_monitor: ContractMonitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clients_module, "RECHECK_SECONDS", 0.0)  # every new wait reads it again
+    emulator.configure(bind_delay=1.5)
+    first, second = make_volumes(2)
+    read = contract_monitor.event_for(lambda exchange: exchange.operation == "getNetworkVolume")
+
+    async def scenario() -> list[dict[str, Any]]:
+        waiting = asyncio.ensure_future(first_events(triggers([first], poll_interval=0.2)))
+        assert await asyncio.to_thread(read.wait, 30)  # the client is built and in use
+        monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", "{not json")  # a bad edit, or a secrets outage
+        late = await first_events(triggers([second], poll_interval=0.2))
+        return [*await waiting, *late]
+
+    events = asyncio.run(scenario())
+    assert [event["status"] for event in events] == ["success", "success"], [e["message"] for e in events]
 
 
 def test_a_burst_of_waits_meeting_an_expired_token_logs_in_once(emulator: EmulatorServer) -> None:
@@ -398,6 +419,25 @@ def test_a_retry_after_of_an_hour_ends_waits_at_their_deadlines(emulator: Emulat
 
     assert [e["status"] for e in events] == ["timeout"] * 3
     assert took < 5 + 4  # the deadline plus the read grace, whatever the server asked for
+
+
+def test_a_wait_reads_again_only_when_the_servers_pause_is_over(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No retries in the client: each 429 comes back to the shared reads, which pause for it.
+    connection = emulator.airflow_connection(max_retries=0)
+    monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", connection)
+    emulator.configure(bind_delay=0)
+    ids = make_volumes(1)
+    emulator.inject("status", status=429, retry_after=2, operation="getNetworkVolume", times=2)
+
+    started = time.monotonic()
+    events = asyncio.run(first_events(triggers(ids, poll_interval=0.1)))
+    took = time.monotonic() - started
+
+    assert [e["status"] for e in events] == ["success"]
+    assert calls(emulator, "getNetworkVolume") == 3  # not one per poll interval while paused
+    assert took >= 2 * 2 - 0.5  # two pauses of the 2 s asked for
 
 
 def test_a_rate_limit_pauses_the_shared_reads_once(emulator: EmulatorServer) -> None:

@@ -125,7 +125,7 @@ def test_on_kill_deletes_only_an_owned_volume(
     delete_on_kill: bool,
     left: int,
 ) -> None:
-    emulator.configure(bind_delay=60)
+    emulator.set_state(volume_id, status="pending")  # held pending: the kill lands mid-wait
     rebuilt = rebuild(trigger(volume_id, delete_on_kill=delete_on_kill))
     read = contract_monitor.event_for(lambda exchange: exchange.operation == "getNetworkVolume")
 
