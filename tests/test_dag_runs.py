@@ -126,7 +126,14 @@ def test_example_fanout_trials(airflow_db: None, instant_emulator: EmulatorServe
     creates = [r for r in instant_emulator.requests() if r["operation"] == "createNetworkVolume"]
     deletes = [r for r in instant_emulator.requests() if r["operation"] == "deleteNetworkVolume"]
     assert len(creates) == 5
-    assert len({r["path"] for r in deletes}) == 5  # each trial deleted its own volume
+    created = {
+        ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index, key="volume_id")
+        for ti in run.get_task_instances()
+        if ti.task_id == "trial.scratch_volume.create"
+    }
+    assert len(created) == 5  # a volume per trial
+    assert {r["path"].rsplit("/", 1)[1] for r in deletes} == created  # each deleted once, none else
+    assert len(deletes) == 5
     assert instant_emulator.volumes() == []
 
 
@@ -139,8 +146,12 @@ def mapped_states(run: Any) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize(
     "dag_id",
-    ["teardown_of_named_volume", "teardown_of_named_volume_templated"],
-    ids=["reference", "template"],
+    [
+        "teardown_of_named_volume",
+        "teardown_of_named_volume_templated",
+        "teardown_of_named_volume_after_a_step",
+    ],
+    ids=["reference", "template", "after-a-step"],
 )
 def test_the_teardown_pattern_leaves_a_pre_existing_volume_alone(
     airflow_db: None,
@@ -157,7 +168,8 @@ def test_the_teardown_pattern_leaves_a_pre_existing_volume_alone(
 
     run = load_dags(DAGS / "teardown_of_named_volume.py")[dag_id].test()
 
-    assert task_states(run) == {"create_volume": "success", "delete_volume": "skipped"}
+    states = task_states(run)
+    assert (states["create_volume"], states["delete_volume"]) == ("success", "skipped")
     assert [v["id"] for v in neev_connection.volumes()] == [team_data.id]
     # Airflow 2 logs through logging, Airflow 3 through structlog to stdout.
     logged = caplog.text + capsys.readouterr().out
@@ -294,6 +306,10 @@ def test_example_reap_orphaned_volumes_keeps_what_is_young_or_named(
     assert task_states(run) == {"reap_orphaned_volumes": "success"}
     # A person's, this deployment's younger than max_age, and another deployment's.
     assert len(instant_emulator.volumes()) == 3
+    # Only this deployment's volume is judged (the others are not its to judge), and kept for its age.
+    verdicts = run.get_task_instance("reap_orphaned_volumes").xcom_pull(task_ids="reap_orphaned_volumes")
+    assert [(v["name"], v["action"]) for v in verdicts] == [(names[1], "keep")]
+    assert "younger than max_age" in verdicts[0]["reason"]
 
 
 def sync_to_db(dag: Any) -> None:

@@ -293,6 +293,9 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         """Remove a late twin an ambiguous create may have left, now that the wait is over."""
         from neev_provider.deployment import task_volume_name
         from neev_provider.volumes.create import remove_twins
+        from neev_provider.volumes.naming import is_legacy_default_name
 
         name = name or self.name or task_volume_name(context["ti"])
-        remove_twins(self.client, name, volume_id, own_name=self._name_is_proof, logger=self.log)
+        # A name of the release before deployment ids (resumed across an upgrade) proves nothing.
+        own_name = self._name_is_proof and not is_legacy_default_name(name)
+        remove_twins(self.client, name, volume_id, own_name=own_name, logger=self.log)

@@ -97,7 +97,9 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         """The upstream create task that adopted this volume rather than created it, if any."""
         if not self.upstream_task_ids:  # not in a DAG, or nothing upstream: not fed from a create
             return None
-        creates = [task.task_id for task in self.upstream_list if _pushes_ownership(task)]
+        # Every create upstream, however far: a sensor or the job may stand between the two.
+        relatives = self.get_flat_relatives(upstream=True)
+        creates = [task.task_id for task in relatives if _pushes_ownership(task)]
         if not creates:
             return None
         pulled = context["ti"].xcom_pull(task_ids=creates, key=OWNERSHIP_KEY)

@@ -37,7 +37,7 @@ class NeevVolumeTrigger(BaseTrigger):
     not yet handed on. A triggerer restart or a timeout does not call it.
 
     :param volume_id: the volume to watch.
-    :param target: ``bound``, ``extended`` or ``deleted``.
+    :param target: ``bound``, ``extended``, ``detached`` (no resource mounts it) or ``deleted``.
     :param deadline: when to give up, in seconds since the epoch; absolute, so that a
         triggerer restart does not start the clock again.
     :param started_at: when the wait began (for progress messages).
@@ -131,7 +131,7 @@ class NeevVolumeTrigger(BaseTrigger):
                 "The task was killed; deleting its volume %s did not succeed (%s): "
                 "NeevReapVolumesOperator finds it, or delete it by hand",
                 self.volume_id,
-                error or type(error).__name__,
+                str(error) or type(error).__name__,  # a TimeoutError has no text
             )
         else:
             self.log.info("The task was killed while waiting: deleted its volume %s", self.volume_id)

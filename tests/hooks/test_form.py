@@ -75,6 +75,8 @@ def test_the_form_is_valid_for_the_installed_airflows_schemas() -> None:
 @pytest.mark.skipif(
     not AIRFLOW_V_3_2_PLUS, reason="Airflow < 3.2 ignores conn-fields and reads the hook methods"
 )
+# Airflow 3.2's API server reads its own deprecated ProvidersManager.hooks (once per process).
+@pytest.mark.filterwarnings("ignore:ProvidersManager.hooks is deprecated")
 def test_the_api_server_serves_the_form_from_the_provider_info() -> None:
     from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
 
