@@ -251,7 +251,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
             self.client,
             request,
             own_name=self._name_is_proof,
-            if_exists=self.if_exists,
+            # if_exists is about names the user gave: a retry finds its own default-named volume.
+            if_exists=self.if_exists if self.name else "reuse",
             reuse_smaller=self.reuse_smaller,
             policy=SettlePolicy(
                 window=self.settle_window,

@@ -71,8 +71,10 @@ def scratch_volume(
         :class:`~neev_provider.operators.create.NeevCreateVolumeOperator` (``region_id``, ``name``,
         ``if_exists``, ``mount_path``, ``timeout``, ``deferrable``, ``neev_conn_id``...);
         ``neev_conn_id``, ``org_id``, ``project_id``, ``deferrable`` and ``poll_interval`` apply
-        to the extend and delete too. In a mapped task group, a ``name`` must differ per map
-        index (a template using ``ti.map_index``), or every trial would share one volume.
+        to the extend and delete too (``delete_options`` win for the delete). In a mapped task
+        group, a ``name`` must differ per map index (a template varying with it, such as
+        ``'trial-{{ ti.map_index }}'``, or a mapped argument), or every trial would share one
+        volume; a plain string is refused.
     """
     if create_options.get("wait_for_completion") is False:
         rule = "scratch_volume waits until the volume is bound before the block runs; leave it out"
@@ -91,7 +93,7 @@ def scratch_volume(
                 task_id="extend", volume_id=volume_id, size_gb=size_gb, **shared
             )
         delete = NeevDeleteVolumeOperator(
-            task_id="delete", volume_id=volume_id, **shared, **dict(delete_options or {})
+            task_id="delete", volume_id=volume_id, **{**shared, **dict(delete_options or {})}
         )
     setups: list[Any] = [create]
     if extend is not None:
@@ -105,7 +107,8 @@ def scratch_volume(
 
 def _refuse_a_name_shared_by_map_indexes(create: NeevCreateVolumeOperator) -> None:
     name = create.name
-    if name is None or "{{" in str(name) or create.get_closest_mapped_task_group() is None:
+    # A template may vary per map index, and so may a mapped argument; a plain string cannot.
+    if not isinstance(name, str) or "{{" in name or create.get_closest_mapped_task_group() is None:
         return
     rule = (
         "is the same for every map index of this mapped task group, so the trials would share one "

@@ -34,9 +34,9 @@ from neev_provider.triggers.reads import DEFAULT_BATCH_THRESHOLD, BatchedReads
 if TYPE_CHECKING:
     from neev_provider.client import AsyncNeevCloudClient, ClientConfig
 
-#: A connection is read again after this many seconds when a new wait starts on it.
 log = logging.getLogger(__name__)
 
+#: A connection is read again after this many seconds when a new wait starts on it.
 RECHECK_SECONDS = 60.0
 # A client replaced by a newer one is closed after in-flight reads had time to finish.
 _RETIRE_AFTER_SECONDS = 30.0
@@ -103,12 +103,13 @@ class SharedClient:
                 return True
             try:
                 config, fingerprint = await _read_connection(self.key)
+                self._checked_at = time.monotonic()
+                if fingerprint == self._fingerprint:
+                    return False
+                new = await _new_client(config)  # e.g. a CA bundle that cannot be loaded
             except Exception as error:
                 raise ConnectionSetupError(str(error)) from error
-            self._checked_at = time.monotonic()
-            if fingerprint == self._fingerprint:
-                return False
-            old, self.client = self.client, await _new_client(config)
+            old, self.client = self.client, new
             self._fingerprint, self._swapped_at = fingerprint, time.monotonic()
             if old is not None:
                 self._retire(old)

@@ -84,7 +84,7 @@ class NeevVolumeTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.started_at = time.time() if started_at is None else float(started_at)
         self.resume = dict(resume or {})
-        # Format 0 also meant to delete a volume it had only found by a user-given name.
+        # Format 0 also meant to delete a volume it had only found by its name.
         self.delete_on_kill = bool(delete_on_kill) and (
             version > 0 or resume_of_format_0(self.resume).get("owned", True) is not False
         )

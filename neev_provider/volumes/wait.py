@@ -189,14 +189,17 @@ def check_format(version: object, what: str, known: int) -> int:
 def resume_of_format_0(state: Mapping[str, Any]) -> dict[str, Any]:
     """Read a format-0 resume state (a create's ``owned``, ``ambiguous`` and ``name``) as this release's.
 
-    Format 0 took a volume found by its name after an ambiguous create for the task's own. Only
-    a default name of that release (a *legacy* one) supports that; under a name the user gave,
-    the volume may be another run's, so it is not owned: nothing deletes it on its own.
+    Format 0 took a volume found by its name for the task's own: after an ambiguous create, and
+    under its default name after a plain lookup too. Neither proves anything: a name the user
+    gave may be another run's, and a default name of that release (a *legacy* one) carries no
+    deployment, so another installation running the same DAG makes the same one. What is left
+    as owned is a volume whose id the POST answered, under a name the user gave: nothing else
+    is deleted on its own.
     """
     from neev_provider.volumes.naming import is_legacy_default_name
 
     upgraded = dict(state)
-    if upgraded.get("ambiguous") and not is_legacy_default_name(str(upgraded.get("name") or "")):
+    if upgraded.get("ambiguous") or is_legacy_default_name(str(upgraded.get("name") or "")):
         upgraded["owned"] = False
     return upgraded
 

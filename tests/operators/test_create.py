@@ -97,6 +97,19 @@ def test_without_a_deployment_id_a_retry_adopts_its_volume_but_does_not_own_it(
     assert "deployment_id is not set" in caplog.text + capsys.readouterr().out  # Airflow 3 logs to stdout
 
 
+def test_without_a_deployment_id_if_exists_fail_still_lets_a_retry_find_its_own_volume(
+    emulator: EmulatorServer, context: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID")
+    first = create_op(wait_for_completion=False, if_exists="fail").execute(context)
+    context["ti"].try_number = 2
+
+    second = create_op(if_exists="fail").execute(context)  # if_exists is about given names
+
+    assert second["id"] == first["id"]
+    assert calls(emulator, "createNetworkVolume") == 1
+
+
 def test_mapped_instances_get_a_volume_each(emulator: EmulatorServer) -> None:
     ids = set()
     for map_index in range(3):

@@ -180,9 +180,11 @@ def test_a_trigger_deferred_by_any_release_is_rebuilt_and_runs_to_its_event(
     classpath, kwargs = trigger.serialize()
     assert classpath == stored["classpath"]
     assert kwargs["format"] == TRIGGER_FORMAT
-    # Read as it was written: every old argument kept its name and its value.
-    assert {key: kwargs[key] for key in stored["kwargs"] if key != "format"} == {
-        key: value for key, value in stored["kwargs"].items() if key != "format"
+    # Read as it was written: every old argument kept its name and its value, except format 0's
+    # claim to delete on kill a volume it only had a name for (tested below).
+    reread = {"format", "delete_on_kill"} if version == 0 else {"format"}
+    assert {key: kwargs[key] for key in stored["kwargs"] if key not in reread} == {
+        key: value for key, value in stored["kwargs"].items() if key not in reread
     }
 
 
@@ -235,7 +237,8 @@ def test_a_create_resumes_from_a_failure_and_cleans_up_what_it_owns(
         operator_of(data).execute_complete(context_of(data), event=data["events"][outcome])
 
     assert not isinstance(raised.value, AirflowFailException)  # an old error may be retried
-    assert ids(emulator) == ([] if deleted else [volume_id])
+    # Format 0's default names prove nothing (no deployment in them): its volumes are kept.
+    assert ids(emulator) == ([] if deleted and version > 0 else [volume_id])
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -377,11 +380,22 @@ def test_a_retry_with_a_recorded_intent_adopts_a_volume_under_a_given_name_witho
     assert context["ti"].xcoms["volume_ownership"] == {"volume_id": volume_id, "created": False}
 
 
-def test_format_0_owned_a_volume_found_by_its_default_name_after_an_ambiguous_create() -> None:
-    data = sample(0, "create_ambiguous", "3b4e0a64-0000-4000-8000-000000000001")
+@pytest.mark.parametrize("name", ["create", "create_ambiguous"])
+def test_format_0_ownership_under_a_default_name_of_that_release_is_not_taken_on_trust(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # That name carries no deployment: another installation running the same DAG makes it too.
+    monkeypatch.delenv("AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID")
+    volume_id = volume_for(emulator, sample(0, name))
+    data = sample(0, name, volume_id)
+    timeout = {**data["events"]["success"], "status": "timeout", "message": "the wait timed out"}
+    assert data["trigger"]["kwargs"]["delete_on_kill"] is True  # what format 0 wrote
 
-    assert resume_state(data["events"]["success"])["owned"] is True
-    assert rebuild_as_airflow_does(data["trigger"]).delete_on_kill is True
+    assert resume_state(timeout)["owned"] is False
+    assert rebuild_as_airflow_does(data["trigger"]).delete_on_kill is False
+    with pytest.raises(NeevVolumeTimeoutError):
+        operator_of(data).execute_complete(context_of(data), event=timeout)
+    assert ids(emulator) == [volume_id]  # kept, maybe another installation's
 
 
 def test_format_0_never_owns_a_volume_found_by_a_given_name_after_an_ambiguous_create(

@@ -150,3 +150,22 @@ def test_how_to_wait_reaches_the_extend_and_the_delete() -> None:
     for task_id in ("create", "extend", "delete"):
         operator = dag.get_task(f"scratch_volume.{task_id}")
         assert (operator.deferrable, operator.poll_interval) == (True, 7.0)
+
+
+def test_delete_options_win_over_what_the_create_passes_on() -> None:
+    with _dag() as dag, scratch_volume(size_gb=1, deferrable=True, delete_options={"deferrable": False}):
+        work("x")
+
+    assert dag.get_task("scratch_volume.create").deferrable is True
+    assert dag.get_task("scratch_volume.delete").deferrable is False
+
+
+def test_a_name_mapped_per_index_is_taken() -> None:
+    @task_group(group_id="trial")
+    def trial(name: str) -> None:
+        with scratch_volume(size_gb=1, name=name) as volume:
+            work(volume.id)
+
+    with _dag() as dag:
+        trial.expand(name=["data-a", "data-b"])
+    assert "trial.scratch_volume.create" in dag.task_ids

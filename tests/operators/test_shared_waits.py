@@ -384,6 +384,31 @@ def test_a_connection_that_cannot_be_read_again_leaves_the_working_client_in_use
     assert [event["status"] for event in events] == ["success", "success"], [e["message"] for e in events]
 
 
+def test_a_connection_that_reads_but_builds_no_client_leaves_the_working_one_in_use(
+    emulator: EmulatorServer,
+    contract_monitor: ContractMonitor,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    monkeypatch.setattr(clients_module, "RECHECK_SECONDS", 0.0)
+    emulator.configure(bind_delay=1.5)
+    first, second = make_volumes(2)
+    read = contract_monitor.event_for(lambda exchange: exchange.operation == "getNetworkVolume")
+
+    async def scenario() -> list[dict[str, Any]]:
+        waiting = asyncio.ensure_future(first_events(triggers([first], poll_interval=0.2)))
+        assert await asyncio.to_thread(read.wait, 30)
+        # A CA bundle path that exists but is no bundle: the connection reads, the client fails.
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(verify=str(tmp_path))
+        )
+        late = await first_events(triggers([second], poll_interval=0.2))
+        return [*await waiting, *late]
+
+    events = asyncio.run(scenario())
+    assert [event["status"] for event in events] == ["success", "success"], [e["message"] for e in events]
+
+
 def test_a_burst_of_waits_meeting_an_expired_token_logs_in_once(emulator: EmulatorServer) -> None:
     emulator.configure(bind_delay=0)
     ids = make_volumes(6)
