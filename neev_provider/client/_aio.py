@@ -32,6 +32,24 @@ from neev_provider.client.retry import CallBudget, resolve_final_error, seconds
 
 T = TypeVar("T")
 
+
+async def within(awaitable: Awaitable[T], seconds: float) -> T:
+    """``await awaitable``, raising :class:`asyncio.TimeoutError` after ``seconds``.
+
+    Not ``asyncio.wait_for``: before Python 3.12 it swallows a cancellation that arrives as the
+    awaitable finishes, so a trigger Airflow cancels (a killed task) would go on waiting.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    finally:
+        if not task.done():
+            task.cancel()
+    if not done:
+        raise asyncio.TimeoutError
+    return task.result()
+
+
 # Failures that happen before the request is written: replaying is always safe.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -246,7 +264,7 @@ class AsyncNeevCloudClient:
         headers = request_headers(authorization, self.config.user_agent, has_body=call.json is not None)
         timeout = budget.attempt_timeout(self.config.timeout)
         try:
-            status, answer_headers, content = await asyncio.wait_for(
+            status, answer_headers, content = await within(
                 self._exchange(call, url, headers, timeout), budget.remaining()
             )
         except asyncio.TimeoutError:

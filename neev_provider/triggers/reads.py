@@ -35,6 +35,7 @@ from neev_provider.client import (
     Page,
     Volume,
 )
+from neev_provider.client._aio import within
 from neev_provider.client._paging import LIST_LIMIT, PageWalk
 from neev_provider.volumes.wait import VolumeWatch, WaitOutcome
 
@@ -245,7 +246,7 @@ async def watch_volume(
             # However long the shared read takes (a server's retries), the deadline holds.
             timeout = max(0.0, watch.deadline - time.time()) + READ_GRACE_SECONDS
             asked = time.monotonic()
-            outcome = watch.observe(await asyncio.wait_for(reads.read(watch.volume_id, scope), timeout))
+            outcome = watch.observe(await within(reads.read(watch.volume_id, scope), timeout))
         except asyncio.TimeoutError:
             late = NeevCloudTimeoutError(
                 "no answer before the wait's deadline", method="GET", url="", request_sent=True

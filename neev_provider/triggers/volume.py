@@ -9,6 +9,7 @@ from typing import Any
 
 from neev_provider._compat import BaseTrigger, TriggerEvent
 from neev_provider.client import NeevCloudError, NeevCloudValidationError, NotFoundError
+from neev_provider.client._aio import within
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers.clients import ConnectionSetupError, SharedClient, SharedClients
 from neev_provider.triggers.reads import watch_volume
@@ -122,7 +123,7 @@ class NeevVolumeTrigger(BaseTrigger):
         try:
             # One bounded attempt, as in the worker: Airflow also bounds on_kill ([triggerer]
             # on_kill_timeout), and what is left goes to the reaper.
-            await asyncio.wait_for(self._delete(), timeout=KILL_CLEANUP_SECONDS)
+            await within(self._delete(), KILL_CLEANUP_SECONDS)
         except NotFoundError:
             self.log.info("Volume %s was already gone when the task was killed", self.volume_id)
         except (Exception, asyncio.TimeoutError) as error:

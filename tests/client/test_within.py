@@ -1,0 +1,42 @@
+"""``within``: a timeout for one await that never swallows the caller's cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from neev_provider.client._aio import within
+
+
+def test_a_cancellation_arriving_as_the_awaited_finishes_is_not_lost() -> None:
+    # What the triggerer does to a killed task's trigger, at the moment a read is answered.
+    async def scenario() -> None:
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        waiting = asyncio.ensure_future(within(answer, 10))
+        await asyncio.sleep(0)  # waiting for the answer
+        answer.set_result(1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(scenario())
+
+
+def test_past_its_time_the_awaited_is_cancelled_and_a_timeout_raised() -> None:
+    async def scenario() -> asyncio.Future[int]:
+        never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        with pytest.raises(asyncio.TimeoutError):
+            await within(never, 0.01)
+        return never
+
+    assert asyncio.run(scenario()).cancelled()
+
+
+def test_the_result_and_the_error_come_through() -> None:
+    async def fails() -> None:
+        raise ValueError("no")
+
+    assert asyncio.run(within(asyncio.sleep(0, result=7), 1)) == 7
+    with pytest.raises(ValueError, match="no"):
+        asyncio.run(within(fails(), 1))
