@@ -179,9 +179,10 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         Airflow sends SIGKILL a few seconds after SIGTERM, so this makes one try of at most
         ``KILL_CLEANUP_SECONDS`` (3 s) and leaves the rest to the
         next try (which finds its own volume by its default name) or to the reaper. Killed while
-        its POST was out, the task does not know the volume's id: under its own default name it
-        looks the name up once and deletes what bears it; under a name the user gave it cannot
-        prove a volume found so is its own, and leaves it.
+        its POST was out, the task does not know the volume's id: under its own default name,
+        with ``[neevcloud] deployment_id`` set, it looks the name up once and deletes what bears
+        it; otherwise (a name the user gave, or no deployment id) nothing proves a volume found
+        so is its own, and it leaves it and says so.
         """
         volume_id, self._unreturned_volume_id = self._unreturned_volume_id, None
         posting, self._posting_name = self._posting_name, None
