@@ -321,8 +321,13 @@ class AsyncNeevCloudClient:
                 content_length=response.headers.get("content-length"),
                 content_encoding=response.headers.get("content-encoding"),
             )
-            async for chunk in response.aiter_raw(CHUNK_BYTES):
-                reader.feed(chunk)
+            chunks = response.aiter_raw(CHUNK_BYTES)
+            try:
+                async for chunk in chunks:
+                    reader.feed(chunk)
+            finally:
+                # Stopped early (a body past the cap): close the generator now, not at GC time.
+                await chunks.aclose()  # type: ignore[attr-defined]
         finally:
             await response.aclose()
         return response.status_code, response.headers, reader.content()
