@@ -30,7 +30,8 @@ def fixture_bad_server() -> Iterator[BadServer]:
 # its cap, is finalised by the garbage collector (the client closes its own iterator and the
 # response). Narrowed to that generator; see the open note on the CI issue.
 @pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <async_generator object HTTP11ConnectionByteStream:pytest.PytestUnraisableExceptionWarning"
+    "ignore:Exception ignored in. <async_generator object HTTP11ConnectionByteStream"
+    ":pytest.PytestUnraisableExceptionWarning"
 )
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_hostile_case(
