@@ -38,8 +38,7 @@ REGION = "in-west-1"
 MODES = ("worker", "deferrable")
 # A deleted volume stays listed as terminated for this many reads: "gone" must mean gone.
 TERMINATED_READS = 2
-# Where the spec lives; the copy shipped with the provider is the same document.
-SHARED_SPEC = Path("/work/shared/spec/storage-v1beta1.openapi.json")
+# The spec as shipped with the provider.
 PACKAGED_SPEC = Path(__file__).resolve().parent.parent / "neev_provider/openapi/storage-v1beta1.openapi.json"
 
 
@@ -147,8 +146,7 @@ def connection(fake: SpecFake, host: str | None = None) -> str:
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    path = SHARED_SPEC if SHARED_SPEC.exists() else PACKAGED_SPEC
-    spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    spec: dict[str, Any] = json.loads(PACKAGED_SPEC.read_text(encoding="utf-8"))
     return spec
 
 
