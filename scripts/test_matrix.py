@@ -214,6 +214,18 @@ def _counts(junit: Path) -> dict[str, int]:
     return counts
 
 
+def _failures(junit: Path, limit: int = 20) -> list[tuple[str, str]]:
+    """The first failed or erroring tests of a run: their ids and the first line of the reason."""
+    if not junit.is_file():
+        return []
+    found = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        for outcome in (*case.iter("failure"), *case.iter("error")):
+            reason = (outcome.get("message") or outcome.text or "").strip().splitlines()
+            found.append((f"{case.get('classname')}::{case.get('name')}", reason[0][:300] if reason else ""))
+    return found[:limit]
+
+
 def run_cell(cell: Cell, pytest_args: list[str]) -> Result:
     started = time.monotonic()
     try:
@@ -226,6 +238,9 @@ def run_cell(cell: Cell, pytest_args: list[str]) -> Result:
     counts, code = run_tests(cell, venv, pytest_args)
     result = Result(cell, counts, installed - started, time.monotonic() - installed, code)
     print(f"[{cell.name}] {'green' if result.green else 'RED'}: {counts}", flush=True)
+    for name, message in _failures(venv / "junit.xml"):
+        # The log stays on the CI machine; its output is all a reader of a red run gets.
+        print(f"[{cell.name}] FAILED {name}: {message}", flush=True)
     return result
 
 

@@ -6,39 +6,14 @@ async client (driven on an event loop of its own), so both are held to the same 
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from neev_provider.client import AsyncNeevCloudClient, ClientConfig, NeevCloudClient, RetryPolicy, TokenAuth
 from neev_provider.emulator import EmulatorServer
-
-
-async def _collect(items: AsyncIterator[Any]) -> list[Any]:
-    return [item async for item in items]
-
-
-class AsyncDriven:
-    """Run an async client's methods to completion on a private loop, so tests read alike."""
-
-    def __init__(self, client: AsyncNeevCloudClient, loop: asyncio.AbstractEventLoop) -> None:
-        self.client = client
-        self.config = client.config
-        self._loop = loop
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self.client, name)
-
-        def run(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            if inspect.isasyncgen(result):
-                return iter(self._loop.run_until_complete(_collect(result)))
-            return self._loop.run_until_complete(result)
-
-        return run
+from tests.support.async_driven import driven
 
 
 @pytest.fixture(name="sleeps")
@@ -71,13 +46,8 @@ def make_api(kind: str, config: ClientConfig, sleeps: list[float]) -> Iterator[A
     async def record(seconds: float) -> None:
         sleeps.append(seconds)
 
-    loop = asyncio.new_event_loop()
-    client = AsyncNeevCloudClient(config, sleep=record)
-    try:
-        yield AsyncDriven(client, loop)
-    finally:
-        loop.run_until_complete(client.aclose())
-        loop.close()
+    with driven(AsyncNeevCloudClient(config, sleep=record)) as api:
+        yield api
 
 
 @pytest.fixture(name="api", params=["sync", "async"])

@@ -16,7 +16,6 @@ way the ending can fall short:
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -42,6 +41,7 @@ from neev_provider.emulator.connection import airflow_connection
 from neev_provider.exceptions import NeevVolumeError
 from tests.hostile.bad_server import BadServer, HangUp
 from tests.operators.conftest import FakeTaskInstance
+from tests.support.async_driven import driven
 
 #: What "the package's own error" means: the client's tree, the operators' tree, and the
 #: sensor's documented timeout.
@@ -117,29 +117,6 @@ def context() -> dict[str, Any]:
     return {"ti": ti, "task_instance": ti, "run_id": ti.run_id}
 
 
-class _Driven:
-    """The async client's coroutines run to completion, so a case reads the same for both kinds."""
-
-    def __init__(self, client: AsyncNeevCloudClient, loop: asyncio.AbstractEventLoop) -> None:
-        self._client = client
-        self._loop = loop
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._client, name)
-
-        def run(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            if hasattr(result, "__aiter__"):
-
-                async def collect() -> list[Any]:
-                    return [item async for item in result]
-
-                return self._loop.run_until_complete(collect())
-            return self._loop.run_until_complete(result)
-
-        return run
-
-
 @contextmanager
 def open_api(kind: str, config: ClientConfig) -> Iterator[Any]:
     """Yield a sync client, or an async one behind the same synchronous face."""
@@ -147,13 +124,8 @@ def open_api(kind: str, config: ClientConfig) -> Iterator[Any]:
         with NeevCloudClient(config) as client:
             yield client
         return
-    loop = asyncio.new_event_loop()
-    client = AsyncNeevCloudClient(config)
-    try:
-        yield _Driven(client, loop)
-    finally:
-        loop.run_until_complete(client.aclose())
-        loop.close()
+    with driven(AsyncNeevCloudClient(config)) as api:
+        yield api
 
 
 @dataclass(frozen=True)

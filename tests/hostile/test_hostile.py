@@ -26,13 +26,6 @@ def fixture_bad_server() -> Iterator[BadServer]:
         yield server
 
 
-# Python 3.13: httpcore's inner stream generator, left when the client stops reading a body past
-# its cap, is finalised by the garbage collector (the client closes its own iterator and the
-# response). Narrowed to that generator; see the open note on the CI issue.
-@pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <async_generator object HTTP11ConnectionByteStream"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_hostile_case(
     case: Case, neev_emulator: EmulatorServer, bad_server: BadServer, caplog: pytest.LogCaptureFixture
