@@ -188,8 +188,22 @@ class SharedClients:
             if shared.users == 0:
                 if self._clients.get(key) is shared:
                     del self._clients[key]
-                # Shielded: a cancelled trigger must not leave a pool half closed.
-                await asyncio.shield(shared.close())
+                await _close_even_if_cancelled(shared)
+
+
+async def _close_even_if_cancelled(shared: SharedClient) -> None:
+    """Close ``shared``; a cancellation meanwhile is raised once the close is done.
+
+    Shielding alone would let a cancelled trigger return while the close goes on in the
+    background, and a loop that ends then (``asyncio.run`` cancels what is left) leaves its
+    sockets open.
+    """
+    closing = asyncio.ensure_future(shared.close())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        await closing
+        raise
 
 
 async def _read_connection(key: Key) -> tuple[ClientConfig, str]:
