@@ -1,7 +1,7 @@
 """The asynchronous client, on an ``httpx.AsyncClient``; used by triggers.
 
 It drives the same request steps, retry policy, body reader and call budget as
-:mod:`neev_provider.client._sync`; an exchange is bounded by the budget with ``asyncio.wait_for``.
+:mod:`neev_provider.client._sync`; an exchange is bounded by the budget with :func:`within`.
 """
 
 from __future__ import annotations
@@ -37,16 +37,39 @@ async def within(awaitable: Awaitable[T], seconds: float) -> T:
     """``await awaitable``, raising :class:`asyncio.TimeoutError` after ``seconds``.
 
     Not ``asyncio.wait_for``: before Python 3.12 it swallows a cancellation that arrives as the
-    awaitable finishes, so a trigger Airflow cancels (a killed task) would go on waiting.
+    awaitable finishes, so a trigger Airflow cancels (a killed task) would go on waiting. Either
+    way the awaitable is cancelled and waited for, so that its cleanup (closing a response) is
+    done when this returns, not left to a loop that may end next.
     """
     task = asyncio.ensure_future(awaitable)
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
-    finally:
-        if not task.done():
-            task.cancel()
+    except asyncio.CancelledError:
+        task.cancel()
+        await finish(task)
+        raise
     if not done:
+        task.cancel()
+        await asyncio.wait({task})
         raise asyncio.TimeoutError
+    return task.result()
+
+
+async def finish(task: asyncio.Future[T]) -> T:
+    """Wait until ``task`` ends, even when the caller is cancelled meanwhile; then raise that.
+
+    A cleanup left running behind a cancelled caller is cut off if the loop ends next
+    (``asyncio.run`` cancels every task left), and its sockets stay open.
+    """
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if not task.done():  # the caller was cancelled, not the task
+                cancelled = cancelled or error
+    if cancelled is not None:
+        raise cancelled
     return task.result()
 
 

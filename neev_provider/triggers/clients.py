@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from neev_provider._compat import conf
+from neev_provider.client._aio import finish
 from neev_provider.hooks.neevcloud import NeevCloudHook
 from neev_provider.triggers.reads import DEFAULT_BATCH_THRESHOLD, BatchedReads
 
@@ -68,7 +69,8 @@ class SharedClient:
         self._build: asyncio.Task[None] | None = None
         self._recheck = asyncio.Lock()
         self._retired: set[AsyncNeevCloudClient] = set()
-        self._closers: set[asyncio.Task[None]] = set()
+        self._closers: set[asyncio.Future[None]] = set()
+        self._retire_timers: list[asyncio.TimerHandle] = []
 
     async def ready(self) -> None:
         """Wait until the client is built (building it once), and fresh enough."""
@@ -118,11 +120,12 @@ class SharedClient:
     async def close(self) -> None:
         """Close the client (once built, if it is being built) and any it replaced."""
         if self._build is not None:
-            with contextlib.suppress(Exception):
-                await self._build
+            await asyncio.wait({self._build})  # built, failed or cancelled: whatever it left
+        for timer in self._retire_timers:
+            timer.cancel()
         clients = [c for c in (self.client, *self._retired) if c is not None]
         self._retired.clear()
-        await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
+        await asyncio.gather(*(client.aclose() for client in clients), *self._closers, return_exceptions=True)
 
     async def _create(self) -> None:
         config, self._fingerprint = await _read_connection(self.key)
@@ -147,7 +150,7 @@ class SharedClient:
                 self._closers.add(closer)
                 closer.add_done_callback(self._closers.discard)
 
-        asyncio.get_running_loop().call_later(_RETIRE_AFTER_SECONDS, close_old)
+        self._retire_timers.append(asyncio.get_running_loop().call_later(_RETIRE_AFTER_SECONDS, close_old))
 
 
 class SharedClients:
@@ -188,22 +191,8 @@ class SharedClients:
             if shared.users == 0:
                 if self._clients.get(key) is shared:
                     del self._clients[key]
-                await _close_even_if_cancelled(shared)
-
-
-async def _close_even_if_cancelled(shared: SharedClient) -> None:
-    """Close ``shared``; a cancellation meanwhile is raised once the close is done.
-
-    Shielding alone would let a cancelled trigger return while the close goes on in the
-    background, and a loop that ends then (``asyncio.run`` cancels what is left) leaves its
-    sockets open.
-    """
-    closing = asyncio.ensure_future(shared.close())
-    try:
-        await asyncio.shield(closing)
-    except asyncio.CancelledError:
-        await closing
-        raise
+                # Finished even if the trigger is cancelled meanwhile: no pool left half closed.
+                await finish(asyncio.ensure_future(shared.close()))
 
 
 async def _read_connection(key: Key) -> tuple[ClientConfig, str]:

@@ -28,12 +28,14 @@ def fixture_server() -> Iterator[BadServer]:
         yield server
 
 
-def test_a_body_past_the_cap_leaves_no_generator_to_the_collector(server: BadServer) -> None:
+def test_a_body_past_the_cap_leaves_no_generator_to_the_collector(
+    server: BadServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 16 MiB of JSON-ish bytes streamed without a length: the client stops at its 8 MiB cap.
     server.serve(lambda request: Answer(200, chunks=(b" " * 65536 for _ in range(256))))
     config = ClientConfig(org_id=ORG, project_id=PROJECT, auth=TokenAuth("t0ken"), host=server.url)
     unraisable: list[Any] = []
-    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     gc.disable()  # the generators sit in reference cycles: keep them alive until the loop is gone
     try:
         for _ in range(3):
@@ -43,6 +45,5 @@ def test_a_body_past_the_cap_leaves_no_generator_to_the_collector(server: BadSer
         gc.collect()
     finally:
         gc.enable()
-        sys.unraisablehook = hook
 
     assert [str(item.exc_value) for item in unraisable] == []

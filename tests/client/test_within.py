@@ -40,3 +40,29 @@ def test_the_result_and_the_error_come_through() -> None:
     assert asyncio.run(within(asyncio.sleep(0, result=7), 1)) == 7
     with pytest.raises(ValueError, match="no"):
         asyncio.run(within(fails(), 1))
+
+
+@pytest.mark.parametrize("end", ["timeout", "caller cancelled"])
+def test_the_awaited_has_finished_its_cleanup_when_within_ends(end: str) -> None:
+    # An exchange closes its response in a finally; left to run behind the caller, it would be cut
+    # off by a loop that ends next (asyncio.run cancels what is left) and leave a socket open.
+    cleaned: list[bool] = []
+
+    async def exchange() -> None:
+        try:
+            await asyncio.get_running_loop().create_future()  # never answered
+        finally:
+            for _ in range(3):  # a close takes a few loop turns
+                await asyncio.sleep(0)
+            cleaned.append(True)
+
+    async def scenario() -> None:
+        waiting = asyncio.ensure_future(within(exchange(), 0.01 if end == "timeout" else 10))
+        if end == "caller cancelled":
+            await asyncio.sleep(0)
+            waiting.cancel()
+        with pytest.raises(asyncio.TimeoutError if end == "timeout" else asyncio.CancelledError):
+            await waiting
+        assert cleaned == [True]
+
+    asyncio.run(scenario())

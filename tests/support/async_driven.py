@@ -49,6 +49,8 @@ def driven(client: AsyncNeevCloudClient) -> Iterator[AsyncDriven]:
     finally:
         try:
             loop.run_until_complete(client.aclose())
-            loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
-            loop.close()
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
