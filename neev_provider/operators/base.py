@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from neev_provider._compat import BaseOperator, Context, default_deferrable
 from neev_provider.client import validation
+from neev_provider.exceptions import no_retry_for_bad_input
 from neev_provider.hooks import DEFAULT_CONN_ID
 
 # Only what a DAG file needs is imported here: the DAG processor parses files again and again,
@@ -54,6 +56,9 @@ def resume_state(event: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: value for key, value in state.items() if key != "format"}
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
 class NeevHookMixin:
     """The ``hook`` of every NeevCloud task, from its ``neev_conn_id``, ``org_id`` and ``project_id``."""
 
@@ -67,6 +72,30 @@ class NeevHookMixin:
         from neev_provider.hooks.neevcloud import NeevCloudHook
 
         return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
+
+    def close_client(self) -> None:
+        """Close the hook's client if one was built; the next use builds a new one."""
+        hook = self.__dict__.get("hook")  # cached_property: present only once built
+        client = hook.__dict__.pop("client", None) if hook is not None else None
+        if client is not None:
+            client.close()
+
+
+def task_entry(method: F) -> F:
+    """An operator's ``execute`` or ``execute_complete``: bad input fails without retries, and the
+    client it opened is closed when it ends, a deferral included (in a long-lived process, as under
+    ``dag.test()``, the operator outlives the call and its sockets would wait for the collector).
+    """
+    checked = no_retry_for_bad_input(method)
+
+    @functools.wraps(method)
+    def wrapper(self: NeevHookMixin, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return checked(self, *args, **kwargs)
+        finally:
+            self.close_client()
+
+    return wrapper  # type: ignore[return-value]
 
 
 class NeevVolumeBaseOperator(NeevHookMixin, BaseOperator):

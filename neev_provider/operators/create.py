@@ -9,10 +9,10 @@ from neev_provider._compat import Context
 from neev_provider.assets import announce_volume
 from neev_provider.client import validation
 from neev_provider.client.errors import NeevCloudValidationError, VolumeNotReusableError
-from neev_provider.exceptions import NeevVolumeConflictError, no_retry_for_bad_input, result_of
+from neev_provider.exceptions import NeevVolumeConflictError, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
-from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state
+from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state, task_entry
 from neev_provider.volumes.cleanup import (
     DEFAULT_CLEANUP_SECONDS,
     KILL_CLEANUP_SECONDS,
@@ -132,7 +132,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self._unreturned_volume_id: str | None = None
         self._posting_name: str | None = None
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute(self, context: Context) -> dict[str, Any] | None:
         request = self._request(context)
         keep_volume(self, request.name)
@@ -161,7 +161,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
         return announce_volume(self, context, self._finish(context, outcome, resume))
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from neev_provider._compat import AirflowSkipException, Context
 from neev_provider.client import validation
 from neev_provider.client.errors import NotFoundError, VolumeInUseError
-from neev_provider.exceptions import NeevVolumeInUseError, no_retry_for_bad_input, result_of
+from neev_provider.exceptions import NeevVolumeInUseError, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume, remember_volume_name
 from neev_provider.links import NeevVolumeLink, persist_volume_link
-from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state
+from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state, task_entry
 
 # The wait machinery loads when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self.wait_for_completion = wait_for_completion
         self.delete_adopted = delete_adopted
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute(self, context: Context) -> None:
         adopter = None if self.delete_adopted else self._adopting_create(context)
         if adopter is not None:
@@ -75,7 +75,7 @@ class NeevDeleteVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         name = remember_volume_name(self, context, self.volume_id)
         self._delete(context, detach_started=time.time(), name=name)
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger's event: a detach wait retries the delete, a gone wait ends."""
         from neev_provider.volumes.wait import WaitOutcome

@@ -12,12 +12,11 @@ from neev_provider.client.errors import AmbiguousRequestError, NeevCloudValidati
 from neev_provider.exceptions import (
     NeevVolumeConflictError,
     NeevVolumeFailedError,
-    no_retry_for_bad_input,
     result_of,
 )
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
-from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state
+from neev_provider.operators.base import NeevVolumeBaseOperator, resume_state, task_entry
 
 # The wait machinery loads when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
@@ -61,12 +60,12 @@ class NeevExtendVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         self.size_gb = size_gb
         self.if_larger = if_larger
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute(self, context: Context) -> dict[str, Any] | None:
         persist_volume_link(context, self.hook, self.volume_id, log=self.log)
         return announce_volume(self, context, self._advance(context, requested=False))
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:

@@ -10,9 +10,9 @@ from typing import Any
 from neev_provider._compat import BaseOperator, Context
 from neev_provider.client import validation
 from neev_provider.client.errors import NeevCloudValidationError
-from neev_provider.exceptions import NeevVolumeError, no_retry_for_bad_input
+from neev_provider.exceptions import NeevVolumeError
 from neev_provider.hooks import DEFAULT_CONN_ID
-from neev_provider.operators.base import NeevHookMixin
+from neev_provider.operators.base import NeevHookMixin, task_entry
 from neev_provider.volumes.reap import (
     DEFAULT_MAX_DELETIONS,
     ReapRules,
@@ -76,7 +76,7 @@ class NeevReapVolumesOperator(NeevHookMixin, BaseOperator):
         self.org_id = org_id
         self.project_id = project_id
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from neev_provider.deployment import NOT_CONFIGURED, deployment_id, deployment_is_configured
         from neev_provider.volumes.reap import reap

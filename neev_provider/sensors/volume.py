@@ -19,10 +19,10 @@ from neev_provider._compat import (
 from neev_provider.client import validation
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
 from neev_provider.client.retry import is_transient
-from neev_provider.exceptions import no_retry_for_bad_input, result_of
+from neev_provider.exceptions import result_of
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
-from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE, NeevHookMixin
+from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE, NeevHookMixin, task_entry
 from neev_provider.volumes.wait import Failed, Ready, Target, WaitOutcome, evaluate, timeout_message
 
 TARGETS = ("bound", "extended")
@@ -147,7 +147,7 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
                 raise AirflowSkipException(self._timeout_message()) from error
             raise
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute(self, context: Context) -> Any:
         persist_volume_link(context, self.hook, self.volume_id, log=self.log)
         if not self.deferrable:
@@ -174,7 +174,7 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
         backstop = timedelta(seconds=float(self.timeout) + DEFERRAL_BACKSTOP_GRACE)
         self.defer(trigger=trigger, method_name="execute_complete", timeout=backstop)
 
-    @no_retry_for_bad_input
+    @task_entry
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event, through the same path as the operators."""
         outcome = WaitOutcome.from_event(event or {})
