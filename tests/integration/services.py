@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import tenacity
 
 from tests.support.processes import ProcessTree, free_port, stop_trees
 
@@ -148,7 +149,16 @@ class Airflow:
     def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
         """What a user does with "Mark as failed/success" in the UI."""
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-        self.api("PATCH", path, json={"new_state": state}).raise_for_status()
+        for attempt in tenacity.Retrying(
+            # The default SQLite database: on a busy machine the API server's write can meet the
+            # scheduler's lock (a 500); setting a state is idempotent, so a second click is safe.
+            retry=tenacity.retry_if_exception(_is_server_error),
+            stop=tenacity.stop_after_attempt(5),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=4),
+            reraise=True,
+        ):
+            with attempt:
+                self.api("PATCH", path, json={"new_state": state}).raise_for_status()
 
     def run_dag(self, dag_id: str, timeout: float = 300) -> dict[str, Any]:
         """Unpause and trigger ``dag_id``; return the finished run."""
@@ -216,3 +226,8 @@ def airflow_services(
         yield airflow
     finally:
         airflow.stop()
+
+
+def _is_server_error(error: BaseException) -> bool:
+    response = getattr(error, "response", None)
+    return isinstance(error, requests.HTTPError) and response is not None and response.status_code >= 500
