@@ -140,7 +140,7 @@ def _volume_of(operator: Any, task_instance: Any) -> VolumeRef | None:
     if isinstance(kept, VolumeRef):
         return kept
     try:
-        config = operator.hook.client.config
+        config = operator.hook.get_config()  # no session: nothing to close
         name = _volume_name(operator, task_instance)
     except NeevCloudError:
         return None
@@ -157,5 +157,7 @@ def _volume_name(operator: Any, ti: Any) -> str | None:
     if operator.lineage_change == "DROP":
         name = ti.xcom_pull(task_ids=operator.task_id, key=VOLUME_NAME_KEY)
         return str(name) if name else None
-    volume = operator.hook.client.find_volume(validation.volume_id(operator.volume_id))
+    # A client of its own, closed here: the task's own client was closed when execute ended.
+    with operator.hook.new_client() as client:
+        volume = client.find_volume(validation.volume_id(operator.volume_id))
     return volume.name if volume is not None else None

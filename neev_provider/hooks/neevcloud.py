@@ -118,6 +118,12 @@ class NeevCloudHook(BaseHook):
         """The sync client, built on first use and then reused."""
         return self.new_client()
 
+    def close(self) -> None:
+        """Close the cached sync client, if one was built; the next use builds a new one."""
+        client = self.__dict__.pop("client", None)  # a cached_property lives in __dict__
+        if client is not None:
+            client.close()
+
     def new_client(self, *, timeout: float | None = None, max_retries: int | None = None) -> NeevCloudClient:
         """Return a new sync client of its own (the caller closes it), e.g. for ``on_kill``.
 

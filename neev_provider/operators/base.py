@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -58,6 +59,8 @@ def resume_state(event: Mapping[str, Any] | None) -> dict[str, Any]:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+log = logging.getLogger(__name__)
+
 
 class NeevHookMixin:
     """The ``hook`` of every NeevCloud task, from its ``neev_conn_id``, ``org_id`` and ``project_id``."""
@@ -73,12 +76,15 @@ class NeevHookMixin:
 
         return NeevCloudHook(self.neev_conn_id, org_id=self.org_id, project_id=self.project_id)
 
-    def close_client(self) -> None:
-        """Close the hook's client if one was built; the next use builds a new one."""
-        hook = self.__dict__.get("hook")  # cached_property: present only once built
-        client = hook.__dict__.pop("client", None) if hook is not None else None
-        if client is not None:
-            client.close()
+    def _close_client(self) -> None:
+        """Close the hook's client if one was built; never hides the task's own outcome."""
+        hook = self.__dict__.get("hook")  # a cached_property: present only once built
+        if hook is None:
+            return
+        try:
+            hook.close()
+        except Exception as error:  # a failed close must not replace the task's result or error
+            log.warning("Closing the NeevCloud client failed: %s", error)
 
 
 def task_entry(method: F) -> F:
@@ -93,7 +99,7 @@ def task_entry(method: F) -> F:
         try:
             return checked(self, *args, **kwargs)
         finally:
-            self.close_client()
+            self._close_client()
 
     return wrapper  # type: ignore[return-value]
 
