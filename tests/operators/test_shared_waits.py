@@ -385,15 +385,17 @@ def test_a_rotated_token_is_picked_up_by_running_waits(
     emulator: EmulatorServer, contract_monitor: ContractMonitor, monkeypatch: pytest.MonkeyPatch, waits: int
 ) -> None:
     """The user rotates the connection's token; the old one then expires: every wait carries on."""
-    emulator.configure(bind_delay=4.5, token_ttl=3)
+    # The volumes first, with the static token: on a busy machine creating five of them can take
+    # longer than the short-lived token lives.
+    emulator.configure(bind_delay=8, token_ttl=5)
+    ids = make_volumes(waits)
     login = requests.post(
         emulator.url + "/tenant/api/v1/auth/login",
         json={"email": "user@example.com", "password": "emulator-password"},
         timeout=10,
     )
-    short_lived = login.json()["access_token"]  # a JWT valid for 2 to 3 seconds
+    short_lived = login.json()["access_token"]  # a JWT valid for about 5 seconds
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(password=short_lived))
-    ids = make_volumes(waits)
 
     reads = ("getNetworkVolume", "listNetworkVolumes")  # one by one, or the project's list
     read = contract_monitor.event_for(lambda exchange: exchange.operation in reads)
