@@ -68,9 +68,9 @@ class SharedClient:
         self._swapped_at = 0.0  # monotonic time the client was last replaced
         self._build: asyncio.Task[None] | None = None
         self._recheck = asyncio.Lock()
-        self._retired: set[AsyncNeevCloudClient] = set()
+        # Replaced clients still serving reads, each with the timer that will close it.
+        self._retiring: dict[AsyncNeevCloudClient, asyncio.TimerHandle] = {}
         self._closers: set[asyncio.Future[None]] = set()
-        self._retire_timers: list[asyncio.TimerHandle] = []
 
     async def ready(self) -> None:
         """Wait until the client is built (building it once), and fresh enough."""
@@ -121,10 +121,10 @@ class SharedClient:
         """Close the client (once built, if it is being built) and any it replaced."""
         if self._build is not None:
             await asyncio.wait({self._build})  # built, failed or cancelled: whatever it left
-        for timer in self._retire_timers:
+        for timer in self._retiring.values():
             timer.cancel()
-        clients = [c for c in (self.client, *self._retired) if c is not None]
-        self._retired.clear()
+        clients = [c for c in (self.client, *self._retiring) if c is not None]
+        self._retiring.clear()
         await asyncio.gather(*(client.aclose() for client in clients), *self._closers, return_exceptions=True)
 
     async def _create(self) -> None:
@@ -141,16 +141,14 @@ class SharedClient:
 
     def _retire(self, old: AsyncNeevCloudClient) -> None:
         """Keep ``old`` until in-flight reads are done, then close it."""
-        self._retired.add(old)
 
         def close_old() -> None:
-            if old in self._retired:
-                self._retired.discard(old)
+            if self._retiring.pop(old, None) is not None:
                 closer = asyncio.ensure_future(old.aclose())
                 self._closers.add(closer)
                 closer.add_done_callback(self._closers.discard)
 
-        self._retire_timers.append(asyncio.get_running_loop().call_later(_RETIRE_AFTER_SECONDS, close_old))
+        self._retiring[old] = asyncio.get_running_loop().call_later(_RETIRE_AFTER_SECONDS, close_old)
 
 
 class SharedClients:

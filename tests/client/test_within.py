@@ -47,8 +47,10 @@ def test_the_awaited_has_finished_its_cleanup_when_within_ends(end: str) -> None
     # An exchange closes its response in a finally; left to run behind the caller, it would be cut
     # off by a loop that ends next (asyncio.run cancels what is left) and leave a socket open.
     cleaned: list[bool] = []
+    started = asyncio.Event()
 
     async def exchange() -> None:
+        started.set()
         try:
             await asyncio.get_running_loop().create_future()  # never answered
         finally:
@@ -59,7 +61,7 @@ def test_the_awaited_has_finished_its_cleanup_when_within_ends(end: str) -> None
     async def scenario() -> None:
         waiting = asyncio.ensure_future(within(exchange(), 0.01 if end == "timeout" else 10))
         if end == "caller cancelled":
-            await asyncio.sleep(0)
+            await started.wait()
             waiting.cancel()
         with pytest.raises(asyncio.TimeoutError if end == "timeout" else asyncio.CancelledError):
             await waiting
