@@ -1,7 +1,8 @@
 """Every import that differs between Airflow 2.10 and 3.3, in one place.
 
-One ``try`` per group: the groups moved in different releases (``airflow.sdk.BaseHook``
-exists on 3.1 while ``airflow.sdk.exceptions.AirflowException`` does not yet).
+What ``apache-airflow-providers-common-compat`` resolves on every supported Airflow comes from it.
+The rest is one ``try`` per group: the groups moved in different releases
+(``airflow.sdk.exceptions`` is 3.2's), and the compat provider's shims for them need Airflow 2.11.
 """
 
 from __future__ import annotations
@@ -32,13 +33,19 @@ if TYPE_CHECKING:
     )
     from airflow.sdk.log import mask_secret
 else:
-    try:  # Airflow 3.0+
-        from airflow.sdk import BaseOperator, BaseSensorOperator, Context, PokeReturnValue, TaskGroup
-    except ImportError:  # Airflow 2.x
-        from airflow.models import BaseOperator
-        from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
-        from airflow.utils.context import Context
-        from airflow.utils.task_group import TaskGroup
+    # The imports the compat provider covers on every supported Airflow (1.9.0, its last release
+    # for Airflow 2.10, included); the groups below it only gained in releases needing 2.11.
+    from airflow.providers.common.compat.sdk import (
+        Asset,
+        AssetAlias,
+        BaseHook,
+        BaseOperator,
+        BaseOperatorLink,
+        BaseSensorOperator,
+        Context,
+        PokeReturnValue,
+        TaskGroup,
+    )
 
     try:  # Airflow 3.2+
         from airflow.sdk.exceptions import (
@@ -65,24 +72,12 @@ else:
         from airflow.configuration import conf
 
     try:  # Airflow 3.1+
-        from airflow.sdk import BaseHook
-    except ImportError:  # Airflow 2.10 - 3.0
-        from airflow.hooks.base import BaseHook
-
-    try:  # Airflow 3.1+
         from airflow.sdk.log import mask_secret
     except ImportError:
         try:  # Airflow 3.0
             from airflow.sdk.execution_time.secrets_masker import mask_secret
         except ImportError:  # Airflow 2.x
             from airflow.utils.log.secrets_masker import mask_secret
-
-    try:  # Airflow 3.0+
-        from airflow.sdk import Asset, AssetAlias, BaseOperatorLink
-    except ImportError:  # Airflow 2.x: assets were datasets
-        from airflow.datasets import Dataset as Asset
-        from airflow.datasets import DatasetAlias as AssetAlias
-        from airflow.models.baseoperatorlink import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger, TriggerEvent

@@ -50,13 +50,16 @@ def namespace(org_id: str, project_id: str) -> str:
 
 def volume_dataset(volume: VolumeRef, change: Change | None = None) -> Any:
     """Return the volume as an OpenLineage dataset, with its lifecycle change if there is one."""
-    from openlineage.client.event_v2 import Dataset
-    from openlineage.client.facet_v2 import lifecycle_state_change_dataset as lifecycle
+    from airflow.providers.common.compat.openlineage.facet import (
+        Dataset,
+        LifecycleStateChange,
+        LifecycleStateChangeDatasetFacet,
+    )
 
     facets: dict[str, Any] = {}
     if change is not None:
-        facets["lifecycleStateChange"] = lifecycle.LifecycleStateChangeDatasetFacet(
-            lifecycleStateChange=lifecycle.LifecycleStateChange[change]
+        facets["lifecycleStateChange"] = LifecycleStateChangeDatasetFacet(
+            lifecycleStateChange=LifecycleStateChange[change]
         )
     return Dataset(namespace=namespace(volume.org_id, volume.project_id), name=volume.name, facets=facets)
 

@@ -7,6 +7,8 @@ made inside functions (the lazy ones), so that no rule is broken where nobody lo
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,21 @@ def test_the_rooms_import_no_circle() -> None:
     }
     edges = {(a, b) for a, b in edges if a and b and a != b}
     assert [(a, b) for a, b in edges if (b, a) in edges] == []
+
+
+def test_a_dag_file_imports_no_transport() -> None:
+    """Parsing a DAG file imports the operators and sensors, never an HTTP transport.
+
+    The transports (requests with urllib3, or httpx) are loaded when a task first makes a client;
+    imported at parse time they tripled what the operators cost the DAG processor on every parse
+    (benchmarks/parse_cost.py).
+    """
+    code = (
+        "import sys, neev_provider.operators, neev_provider.sensors;"
+        "print('loaded:', sorted(m for m in sys.modules if m.startswith('neev_provider.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(line for line in result.stdout.splitlines() if line.startswith("loaded: "))  # not a log line
+    loaded = set(ast.literal_eval(line.removeprefix("loaded: ")))
+    assert loaded.isdisjoint({"neev_provider.client._sync", "neev_provider.client._aio"}), loaded
+    assert not any(m.startswith("neev_provider.triggers") for m in loaded), loaded

@@ -11,8 +11,9 @@ The public names are those of ``__all__``; modules whose name starts with ``_`` 
 
 from __future__ import annotations
 
-from neev_provider.client._aio import AsyncNeevCloudClient
-from neev_provider.client._sync import NeevCloudClient
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from neev_provider.client.auth import LoginAuth, TokenAuth
 from neev_provider.client.config import DEFAULT_HOST, ClientConfig
 from neev_provider.client.errors import (
@@ -48,6 +49,15 @@ from neev_provider.client.models import (
     VolumeStatus,
 )
 from neev_provider.client.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from neev_provider.client._aio import AsyncNeevCloudClient
+    from neev_provider.client._sync import NeevCloudClient
+
+# The two transports are imported on first use: a DAG file's operators need this package's
+# validation and errors at parse time, and requests (with urllib3 and charset_normalizer) would
+# otherwise triple what importing the operators costs (benchmarks/parse_cost.py).
+_TRANSPORTS = {"NeevCloudClient": "_sync", "AsyncNeevCloudClient": "_aio"}
 
 __all__ = [
     "DEFAULT_HOST",
@@ -86,3 +96,11 @@ __all__ = [
     "VolumeStatus",
     "VolumeStillPresentError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TRANSPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_TRANSPORTS[name]}"), name)
+    globals()[name] = value
+    return value
