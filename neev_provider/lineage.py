@@ -56,6 +56,8 @@ def volume_dataset(volume: VolumeRef, change: Change | None = None) -> Any:
         LifecycleStateChangeDatasetFacet,
     )
 
+    if not isinstance(Dataset, type):  # the compat provider's stand-in when the client is missing
+        raise ImportError("OpenLineage datasets need pip install 'airflow-provider-neevcloud[openlineage]'")
     facets: dict[str, Any] = {}
     if change is not None:
         facets["lifecycleStateChange"] = LifecycleStateChangeDatasetFacet(

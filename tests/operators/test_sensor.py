@@ -33,13 +33,31 @@ def sensor(volume_id: str, **kwargs: Any) -> NeevVolumeSensor:
 
 
 def test_poke_mode_pokes_until_bound_and_returns_the_volume(
-    emulator: EmulatorServer, context: dict[str, Any], volume_id: str
+    emulator: EmulatorServer, context: dict[str, Any]
 ) -> None:
-    emulator.configure(bind_delay=0.3)
-    result = sensor(volume_id, mode="poke").execute(context)
+    # Pending until the emulator's clock is moved, which happens only after the first poke: the
+    # sensor must poke again on its own (a wall-clock delay lost that race on a busy machine).
+    emulator.configure(bind_delay=3600)
+    volume_id = (
+        NeevCloudHook().client.create_volume(CreateVolumeRequest(size_gb=10, region_id="as-south-1")).id
+    )
+    watcher = sensor(volume_id, mode="poke")
+    pokes: list[object] = []
+    poke = watcher.poke
+
+    def poke_then_bind(poke_context: Any) -> object:
+        pokes.append(poke(poke_context))
+        if len(pokes) == 1:
+            emulator.advance(3600)
+        return pokes[-1]
+
+    watcher.poke = poke_then_bind  # type: ignore[method-assign]
+    result = watcher.execute(context)
 
     assert result["status"] == "bound"
-    assert calls(emulator, "getNetworkVolume") >= 2  # pending first: it did poke more than once
+    assert len(pokes) == 2
+    assert not pokes[0]  # pending at the first poke, bound at the second
+    assert calls(emulator, "getNetworkVolume") == 2
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 2 reads a sensor's reschedules from its database")

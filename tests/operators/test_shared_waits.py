@@ -15,7 +15,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -56,6 +56,52 @@ async def first_events(group: list[NeevVolumeTrigger]) -> list[dict[str, Any]]:
     return [events[0] for events in results]
 
 
+class FirstProgressLines(logging.Handler):
+    """Set ``seen`` once every volume of ``volume_ids`` has had a progress line logged."""
+
+    def __init__(self, volume_ids: list[str], seen: asyncio.Event) -> None:
+        super().__init__(logging.INFO)
+        self.waiting = set(volume_ids)
+        self.seen = seen
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.waiting -= {v for v in self.waiting if record.getMessage().startswith(f"Volume {v}: ")}
+        if not self.waiting:
+            self.seen.set()
+
+
+async def bound_after_a_pending_read(
+    emulator: EmulatorServer,
+    group: list[NeevVolumeTrigger],
+    run: Callable[[list[NeevVolumeTrigger]], Awaitable[list[dict[str, Any]]]] = first_events,
+) -> list[dict[str, Any]]:
+    """Run the waits of volumes made with ``bind_delay=3600``; bind them all once each read one pending.
+
+    Every wait then reads its volume pending, then bound, whatever the machine's speed (a
+    wall-clock bind delay shorter than the set-up lost that race on a busy machine).
+    """
+    seen = asyncio.Event()
+    handler = FirstProgressLines([t.volume_id for t in group], seen)
+    for trigger in group:  # Airflow's trigger loggers may not reach the root logger; these do
+        trigger._log = logging.getLogger(f"trigger.{trigger.volume_id}")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level, root.level = root.level, min(root.level, logging.INFO)
+
+    async def bind() -> None:
+        await seen.wait()
+        await asyncio.to_thread(emulator.advance, 3600)
+
+    binding = asyncio.ensure_future(bind())
+    try:
+        return await run(group)  # if they end without it (a timeout), the test's asserts say so
+    finally:
+        binding.cancel()
+        await asyncio.gather(binding, return_exceptions=True)
+        root.removeHandler(handler)
+        root.level = level
+
+
 # -- batching -------------------------------------------------------------------------------------
 
 
@@ -75,11 +121,11 @@ def test_waits_in_one_project_are_read_with_list_calls(emulator: EmulatorServer)
 
 
 def test_a_few_waits_are_read_one_by_one(emulator: EmulatorServer) -> None:
-    emulator.configure(bind_delay=0.3)
+    emulator.configure(bind_delay=3600)
     ids = make_volumes(2)
     emulator.clear_requests()
 
-    events = asyncio.run(first_events(triggers(ids, poll_interval=0.1)))
+    events = asyncio.run(bound_after_a_pending_read(emulator, triggers(ids, poll_interval=0.1)))
 
     assert [e["status"] for e in events] == ["success", "success"]
     assert calls(emulator, "listNetworkVolumes") == 0
@@ -167,11 +213,11 @@ def test_the_batch_threshold_is_a_configuration_option(
     emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AIRFLOW__NEEVCLOUD__POLL_BATCH_THRESHOLD", "50")  # more than the waits below
-    emulator.configure(bind_delay=0.6)
+    emulator.configure(bind_delay=3600)
     ids = make_volumes(10)
     emulator.clear_requests()
 
-    events = asyncio.run(first_events(triggers(ids, poll_interval=0.3)))
+    events = asyncio.run(bound_after_a_pending_read(emulator, triggers(ids, poll_interval=0.3)))
 
     assert [e["status"] for e in events] == ["success"] * 10
     assert calls(emulator, "listNetworkVolumes") == 0
@@ -211,7 +257,7 @@ def fixture_recorder() -> Iterator[ContextRecorder]:
 def test_each_wait_logs_its_progress_in_its_own_context(
     emulator: EmulatorServer, recorder: ContextRecorder
 ) -> None:
-    emulator.configure(bind_delay=0.8)
+    emulator.configure(bind_delay=3600)
     ids = make_volumes(4)
 
     async def in_its_own_context(trigger: NeevVolumeTrigger) -> dict[str, Any]:
@@ -219,10 +265,12 @@ def test_each_wait_logs_its_progress_in_its_own_context(
         trigger._log = logging.getLogger(f"trigger.{trigger.volume_id}")  # a stdlib logger, recorded
         return (await first_events([trigger]))[0]
 
-    async def scenario() -> list[dict[str, Any]]:
-        return await asyncio.gather(*(in_its_own_context(t) for t in triggers(ids, poll_interval=0.2)))
+    async def each_in_its_own_context(group: list[NeevVolumeTrigger]) -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(in_its_own_context(t) for t in group)))
 
-    assert [e["status"] for e in asyncio.run(scenario())] == ["success"] * 4
+    group = triggers(ids, poll_interval=0.2)
+    events = asyncio.run(bound_after_a_pending_read(emulator, group, each_in_its_own_context))
+    assert [e["status"] for e in events] == ["success"] * 4
     progress = [(context, line) for context, line in recorder.lines if line.startswith("Volume ")]
     for volume_id in ids:
         mine = [context for context, line in progress if line.startswith(f"Volume {volume_id}")]
