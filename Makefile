@@ -30,7 +30,9 @@ typecheck: setup
 docs: setup
 	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
 
+# The integration tests run Airflow's services on a throwaway PostgreSQL (installed where missing).
 unit: setup
+	bash scripts/install-debian-services.sh
 	$(BIN)/pytest
 
 test: lint typecheck docs unit
@@ -42,6 +44,7 @@ VERSIONS ?=
 PYTHONS ?=
 JOBS ?= 2
 test-matrix:
+	bash scripts/install-debian-services.sh
 	$(PYTHON) scripts/test_matrix.py --jobs $(JOBS) $(if $(strip $(VERSIONS)),--versions $(VERSIONS)) \
 		$(if $(strip $(PYTHONS)),--pythons $(PYTHONS))
 

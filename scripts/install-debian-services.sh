@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the Debian packages 'make test-distributed' runs, where they are missing: the
-# PostgreSQL server (binaries under /usr/lib/postgresql/<version>/bin) and redis-server.
-# Neither is started or enabled here: the harness runs its own throwaway instances.
+# Install the Debian packages the tests run, where they are missing: the PostgreSQL server
+# (binaries under /usr/lib/postgresql/<version>/bin; Airflow's metadata DB in the integration
+# tests and the Celery cluster) and redis-server (the cluster's broker). Neither is started or
+# enabled here: the harness runs its own throwaway instances.
 set -euo pipefail
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)

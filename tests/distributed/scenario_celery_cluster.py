@@ -30,11 +30,12 @@ import pytest
 
 from neev_provider.volumes.naming import default_volume_name
 from tests.distributed import audit
-from tests.distributed.backends import PostgresServer, RedisServer
+from tests.distributed.backends import RedisServer
 from tests.distributed.chaos import CREATE_TASK, Victim, choose_victim
 from tests.distributed.cluster import CeleryCluster
 from tests.integration.services import FINISHED
 from tests.support.emulator_process import EmulatorProcess, emulator_process
+from tests.support.postgres import PostgresServer
 from tests.support.processes import MIB, ProcessTree
 
 HERE = Path(__file__).resolve().parent
@@ -154,7 +155,8 @@ def test_trials_on_a_celery_cluster_survive_a_killed_worker(run_dir: Path) -> No
                 )
             )
             emulator.configure(delete_delay=1)
-            cluster = CeleryCluster(run_dir, database_url=postgres.url, broker_url=redis_server.url)
+            database = postgres.url("psycopg")  # psycopg 3: Airflow's sync and async engines alike
+            cluster = CeleryCluster(run_dir, database_url=database, broker_url=redis_server.url)
             cluster.migrate()
             stack.callback(cluster.stop)
             cluster.start(workers=2)

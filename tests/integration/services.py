@@ -15,13 +15,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
 import tenacity
 
+from tests.support.postgres import PostgresServer
 from tests.support.processes import ProcessTree, free_port, stop_trees
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -215,17 +216,27 @@ class Airflow:
 def airflow_services(
     home: Path, dags: Path, extra_env: dict[str, str], services: tuple[str, ...] = SERVICES
 ) -> Iterator[Airflow]:
-    """Migrate a fresh metadata DB, start the services, yield them; stop them whatever happens."""
-    port = free_port()
-    airflow = Airflow(home, service_env(home, dags, port, extra_env), port)
-    migrated = airflow.cli("db", "migrate")
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-    try:
+    """Migrate a fresh metadata DB, start the services, yield them; stop them whatever happens.
+
+    Several services write to the metadata DB at once, which SQLite is not made for: theirs is a
+    throwaway PostgreSQL cluster (psycopg2, and asyncpg for Airflow's async engine: drivers every
+    supported Airflow 3 takes), unless ``extra_env`` names a database. One service alone keeps
+    Airflow's default SQLite file.
+    """
+    with ExitStack() as stack:
+        if len(services) > 1 and "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in extra_env:
+            postgres = PostgresServer(home)
+            stack.callback(postgres.stop)
+            postgres.start()
+            extra_env = {**extra_env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url("psycopg2")}
+        port = free_port()
+        airflow = Airflow(home, service_env(home, dags, port, extra_env), port)
+        migrated = airflow.cli("db", "migrate")
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        stack.callback(airflow.stop)  # before the database stops
         airflow.start(services)
         airflow.wait_healthy()
         yield airflow
-    finally:
-        airflow.stop()
 
 
 def _is_server_error(error: BaseException) -> bool:
