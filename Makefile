@@ -32,7 +32,7 @@ docs: setup
 
 # The integration tests run Airflow's services on a throwaway PostgreSQL (installed where missing).
 unit: setup
-	bash scripts/install-debian-services.sh
+	bash scripts/install-debian-services.sh postgresql
 	$(BIN)/pytest
 
 test: lint typecheck docs unit
@@ -44,7 +44,7 @@ VERSIONS ?=
 PYTHONS ?=
 JOBS ?= 2
 test-matrix:
-	bash scripts/install-debian-services.sh
+	bash scripts/install-debian-services.sh postgresql
 	$(PYTHON) scripts/test_matrix.py --jobs $(JOBS) $(if $(strip $(VERSIONS)),--versions $(VERSIONS)) \
 		$(if $(strip $(PYTHONS)),--pythons $(PYTHONS))
 

@@ -3,10 +3,19 @@
 # (binaries under /usr/lib/postgresql/<version>/bin; Airflow's metadata DB in the integration
 # tests and the Celery cluster) and redis-server (the cluster's broker). Neither is started or
 # enabled here: the harness runs its own throwaway instances.
+# Usage: install-debian-services.sh [postgresql] [redis-server]  (both when none is named)
 set -euo pipefail
+if [ "$#" -eq 0 ]; then
+    set -- postgresql redis-server
+fi
 missing=()
-compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
-command -v redis-server > /dev/null || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+for package in "$@"; do
+    case "$package" in
+        postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql) ;;
+        redis-server) command -v redis-server > /dev/null || [ -x /usr/bin/redis-server ] || missing+=(redis-server) ;;
+        *) echo "unknown package: $package" >&2; exit 2 ;;
+    esac
+done
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi

@@ -228,7 +228,11 @@ def airflow_services(
             postgres = PostgresServer(home)
             stack.callback(postgres.stop)
             postgres.start()
-            extra_env = {**extra_env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url("psycopg2")}
+            extra_env = {
+                **extra_env,
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url("psycopg2"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": postgres.url("asyncpg"),
+            }
         port = free_port()
         airflow = Airflow(home, service_env(home, dags, port, extra_env), port)
         migrated = airflow.cli("db", "migrate")

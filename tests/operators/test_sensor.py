@@ -23,6 +23,9 @@ except ImportError:
 
 @pytest.fixture(name="volume_id")
 def fixture_volume_id(emulator: EmulatorServer) -> str:
+    # Pending until a test moves the emulator's clock: a first look finds it pending however
+    # slow the machine (a short wall-clock delay was outrun on a busy one).
+    emulator.configure(bind_delay=60)
     return NeevCloudHook().client.create_volume(CreateVolumeRequest(size_gb=10, region_id="as-south-1")).id
 
 
@@ -137,6 +140,7 @@ def test_deferrable_sensor_defers_then_resumes(
 
     with pytest.raises(TaskDeferred) as caught:
         watcher.execute(context)
+    emulator.advance(60)
 
     assert resume(watcher, caught.value, context)["status"] == "bound"
 
@@ -151,6 +155,7 @@ def test_deferrable_sensor_fails_fast_through_the_trigger(
 
     with pytest.raises(TaskDeferred) as caught:
         watcher.execute(context)
+    emulator.advance(60)  # its scripted bind: failed
     with pytest.raises(NeevVolumeFailedError, match="failed"):
         resume(watcher, caught.value, context)
 

@@ -65,7 +65,10 @@ class FirstProgressLines(logging.Handler):
         self.seen = seen
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.waiting -= {v for v in self.waiting if record.getMessage().startswith(f"Volume {v}: ")}
+        message = record.getMessage()
+        if record.levelno != logging.INFO or "(waiting for" not in message:
+            return  # not a read's progress line (a failed read's warning is not one)
+        self.waiting -= {v for v in self.waiting if message.startswith(f"Volume {v}: ")}
         if not self.waiting:
             self.seen.set()
 
@@ -86,7 +89,8 @@ async def bound_after_a_pending_read(
         trigger._log = logging.getLogger(f"trigger.{trigger.volume_id}")
     root = logging.getLogger()
     root.addHandler(handler)
-    level, root.level = root.level, min(root.level, logging.INFO)
+    level = root.level
+    root.setLevel(min(level, logging.INFO))
 
     async def bind() -> None:
         await seen.wait()
@@ -94,12 +98,15 @@ async def bound_after_a_pending_read(
 
     binding = asyncio.ensure_future(bind())
     try:
-        return await run(group)  # if they end without it (a timeout), the test's asserts say so
+        events = await run(group)  # if they end without it (a timeout), the test's asserts say so
+        if binding.done():
+            binding.result()  # the clock's move failed: say so, not a timeout
+        return events
     finally:
         binding.cancel()
         await asyncio.gather(binding, return_exceptions=True)
         root.removeHandler(handler)
-        root.level = level
+        root.setLevel(level)
 
 
 # -- batching -------------------------------------------------------------------------------------
@@ -246,12 +253,13 @@ def fixture_recorder() -> Iterator[ContextRecorder]:
     recorder = ContextRecorder()
     root = logging.getLogger()
     root.addHandler(recorder)
-    level, root.level = root.level, logging.INFO
+    level = root.level
+    root.setLevel(logging.INFO)
     try:
         yield recorder
     finally:
         root.removeHandler(recorder)
-        root.level = level
+        root.setLevel(level)
 
 
 def test_each_wait_logs_its_progress_in_its_own_context(

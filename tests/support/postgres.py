@@ -76,7 +76,8 @@ class PostgresServer:
             command += ["-c", f"{key}={value}"]
         self.component = ProcessTree("postgresql", command, self.logs / "postgresql.log", user=self.user)
         wait_for_port(self.port, 60, self.component)
-        address = ["-h", "127.0.0.1", "-p", str(self.port), "-U", ROLE]
+        # Through this cluster's own socket: a free port can be taken by a neighbour's server.
+        address = ["-h", str(self.root), "-p", str(self.port), "-U", ROLE]
         self._until_ready([str(bindir / "pg_isready"), *address, "-d", "postgres"])
         self._run([str(bindir / "createdb"), *address, DATABASE])
 
@@ -84,11 +85,14 @@ class PostgresServer:
         stop=tenacity.stop_after_delay(60), wait=tenacity.wait_fixed(0.3), reraise=True
     )  # the port opens before the server accepts sessions
     def _until_ready(self, command: list[str]) -> None:
+        assert self.component is not None
+        self.component.check_alive()  # a server that died (its port taken) fails at once
         self._run(command)
 
     def _run(self, command: list[str]) -> None:
         argv = ["runuser", "-u", self.user, "--", *command] if self.user else command
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=self.root)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}  # no PGSSLMODE etc.
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=self.root, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"{command[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
