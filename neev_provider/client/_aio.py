@@ -7,6 +7,7 @@ It drives the same request steps, retry policy, body reader and call budget as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
@@ -46,7 +47,10 @@ async def within(awaitable: Awaitable[T], seconds: float) -> T:
         done, _ = await asyncio.wait({task}, timeout=seconds)
     except asyncio.CancelledError:
         task.cancel()
-        await finish(task)
+        # The caller's cancellation goes on, not the awaited's own end: Airflow's triggerer reads
+        # the message of the one it sent to tell a killed task (on_kill) from a shutdown.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await finish(task)
         raise
     if not done:
         task.cancel()

@@ -68,3 +68,26 @@ def test_the_awaited_has_finished_its_cleanup_when_within_ends(end: str) -> None
         assert cleaned == [True]
 
     asyncio.run(scenario())
+
+
+def test_the_cancellation_keeps_its_message() -> None:
+    # Airflow 3.3's triggerer cancels a killed task's trigger with a message and calls the
+    # trigger's on_kill (which deletes the volume) only when that message comes back out.
+    async def scenario() -> asyncio.CancelledError:
+        started = asyncio.Event()
+
+        async def read() -> int:
+            started.set()
+            await asyncio.get_running_loop().create_future()  # never answered
+            return 1
+
+        waiting = asyncio.ensure_future(within(read(), 10))
+        await started.wait()
+        waiting.cancel("user-action")
+        try:
+            await waiting
+        except asyncio.CancelledError as error:
+            return error
+        raise AssertionError("not cancelled")
+
+    assert asyncio.run(scenario()).args == ("user-action",)
