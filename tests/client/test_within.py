@@ -91,3 +91,22 @@ def test_the_cancellation_keeps_its_message() -> None:
         raise AssertionError("not cancelled")
 
     assert asyncio.run(scenario()).args == ("user-action",)
+
+
+def test_a_cancellation_arriving_as_the_awaited_fails_is_not_lost() -> None:
+    # Before, the read's own error came out instead and the wait went on polling.
+    async def scenario() -> BaseException:
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        waiting = asyncio.ensure_future(within(answer, 10))
+        await asyncio.sleep(0)  # waiting for the answer
+        answer.set_exception(ValueError("the read failed"))
+        waiting.cancel("user-action")
+        try:
+            await waiting
+        except BaseException as error:  # what comes out is the point
+            return error
+        raise AssertionError("neither cancelled nor failed")
+
+    error = asyncio.run(scenario())
+    assert isinstance(error, asyncio.CancelledError)
+    assert error.args == ("user-action",)
