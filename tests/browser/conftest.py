@@ -51,7 +51,9 @@ def fixture_page(browser: object, request: pytest.FixtureRequest) -> Iterator[ob
     """A fresh page, tall enough for the whole connection dialog."""
     context = browser.new_context(viewport={"width": 1280, "height": 1800})  # type: ignore[attr-defined]
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    # Every wait is for an element or a page event; this only bounds it. The UI's first dialog
+    # took over 30 s on two cores busy with the matrix beside this suite.
+    page.set_default_timeout(90_000)
     try:
         yield page
     finally:
