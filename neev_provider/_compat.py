@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# What the compat provider resolves on every supported Airflow (1.9.0, its last release for
+# Airflow 2.10, included); the groups below it only gained in releases needing 2.11.
+from airflow.providers.common.compat.sdk import (
+    Asset,
+    AssetAlias,
+    BaseHook,
+    BaseOperator,
+    BaseOperatorLink,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+    TaskGroup,
+)
+
 if TYPE_CHECKING:
-    from airflow.sdk import (
-        Asset,
-        AssetAlias,
-        BaseHook,
-        BaseOperator,
-        BaseOperatorLink,
-        BaseSensorOperator,
-        Connection,
-        Context,
-        PokeReturnValue,
-        TaskGroup,
-        conf,
-    )
+    from airflow.sdk import Connection, conf
     from airflow.sdk.exceptions import (
         AirflowException,
         AirflowFailException,
@@ -33,20 +35,6 @@ if TYPE_CHECKING:
     )
     from airflow.sdk.log import mask_secret
 else:
-    # The imports the compat provider covers on every supported Airflow (1.9.0, its last release
-    # for Airflow 2.10, included); the groups below it only gained in releases needing 2.11.
-    from airflow.providers.common.compat.sdk import (
-        Asset,
-        AssetAlias,
-        BaseHook,
-        BaseOperator,
-        BaseOperatorLink,
-        BaseSensorOperator,
-        Context,
-        PokeReturnValue,
-        TaskGroup,
-    )
-
     try:  # Airflow 3.2+
         from airflow.sdk.exceptions import (
             AirflowException,
