@@ -9,6 +9,7 @@ replaced: log lines in the wrong task (1), a lease handed a closed client (2), a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import gc
 import logging
@@ -56,6 +57,20 @@ async def first_events(group: list[NeevVolumeTrigger]) -> list[dict[str, Any]]:
     return [events[0] for events in results]
 
 
+@contextlib.contextmanager
+def on_the_root_logger(handler: logging.Handler) -> Iterator[None]:
+    """Let ``handler`` see every INFO line while the block runs."""
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
 class FirstProgressLines(logging.Handler):
     """Set ``seen`` once every volume of ``volume_ids`` has had a progress line logged."""
 
@@ -87,26 +102,21 @@ async def bound_after_a_pending_read(
     handler = FirstProgressLines([t.volume_id for t in group], seen)
     for trigger in group:  # Airflow's trigger loggers may not reach the root logger; these do
         trigger._log = logging.getLogger(f"trigger.{trigger.volume_id}")
-    root = logging.getLogger()
-    root.addHandler(handler)
-    level = root.level
-    root.setLevel(min(level, logging.INFO))
 
     async def bind() -> None:
         await seen.wait()
         await asyncio.to_thread(emulator.advance, 3600)
 
-    binding = asyncio.ensure_future(bind())
-    try:
-        events = await run(group)  # if they end without it (a timeout), the test's asserts say so
-        if binding.done():
-            binding.result()  # the clock's move failed: say so, not a timeout
-        return events
-    finally:
-        binding.cancel()
-        await asyncio.gather(binding, return_exceptions=True)
-        root.removeHandler(handler)
-        root.setLevel(level)
+    with on_the_root_logger(handler):
+        binding = asyncio.ensure_future(bind())
+        try:
+            events = await run(group)  # if they end without it (a timeout), the test's asserts say so
+            if binding.done():
+                binding.result()  # the clock's move failed: say so, not a timeout
+            return events
+        finally:
+            binding.cancel()
+            await asyncio.gather(binding, return_exceptions=True)
 
 
 # -- batching -------------------------------------------------------------------------------------
@@ -251,15 +261,8 @@ class ContextRecorder(logging.Handler):
 @pytest.fixture(name="recorder")
 def fixture_recorder() -> Iterator[ContextRecorder]:
     recorder = ContextRecorder()
-    root = logging.getLogger()
-    root.addHandler(recorder)
-    level = root.level
-    root.setLevel(logging.INFO)
-    try:
+    with on_the_root_logger(recorder):
         yield recorder
-    finally:
-        root.removeHandler(recorder)
-        root.setLevel(level)
 
 
 def test_each_wait_logs_its_progress_in_its_own_context(
