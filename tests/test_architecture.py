@@ -69,28 +69,93 @@ def test_the_rooms_import_no_circle() -> None:
     assert [(a, b) for a, b in edges if (b, a) in edges] == []
 
 
-def test_a_dag_file_imports_no_transport() -> None:
-    """Parsing a DAG file imports the operators and sensors, never an HTTP transport.
+#: What a DAG file's parse may load of the provider: the operators and sensors, the request rules
+#: and errors they check their arguments with, and the Airflow glue their classes need.
+PARSE_TIME = {
+    "neev_provider._compat",
+    "neev_provider.assets",
+    "neev_provider.client",
+    "neev_provider.client._body",
+    "neev_provider.client.errors",
+    "neev_provider.client.validation",
+    "neev_provider.exceptions",
+    "neev_provider.lineage",
+    "neev_provider.links",
+    "neev_provider.volumes",
+    "neev_provider.volumes.reap_limits",
+}
 
-    The transports (requests with urllib3, or httpx) are loaded when a task first makes a client;
-    imported at parse time they tripled what the operators cost the DAG processor on every parse
-    (benchmarks/parse_cost.py). What Airflow itself loads first (requests on Airflow 2, httpx on
-    3.1+) is not the provider's doing, so only what importing the provider adds is looked at.
-    """
+
+def added_by(statement: str) -> set[str]:
+    """The modules ``statement`` adds to a process that has Airflow loaded, as the DAG processor has."""
     code = (
         "import sys\n"
         "try:\n    from airflow.sdk import DAG, BaseOperator\n"
         "except ImportError:\n    from airflow.models import DAG, BaseOperator\n"
         "before = set(sys.modules)\n"
-        "import neev_provider.operators, neev_provider.sensors\n"
+        f"{statement}\n"
         "print('added:', sorted(set(sys.modules) - before))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("added: ")]  # not a log line
     assert lines, result.stdout
-    added = set(ast.literal_eval(lines[0].removeprefix("added: ")))
+    return set(ast.literal_eval(lines[0].removeprefix("added: ")))
+
+
+def test_parsing_a_dag_file_loads_only_the_operators_rules_and_errors() -> None:
+    """Importing the operators and the sensor loads no model, credential, transport or lifecycle policy.
+
+    The DAG processor imports a DAG file's operators on every parse; the rest loads when a task
+    runs. Loaded eagerly, the client's models, credentials and retry policy and the lifecycle
+    policies (their dataclasses, mostly) cost each parse about 20 ms, over the parse budget
+    (benchmarks/parse_cost.py). What Airflow itself loads first is not the provider's doing, so
+    only what importing the provider adds is looked at.
+    """
+    added = added_by("import neev_provider.operators")
+    ours = {
+        m for m in added if m.startswith("neev_provider.") and not m.startswith("neev_provider.operators")
+    }
+    assert sorted(ours - PARSE_TIME) == []
+
+
+def test_a_dag_file_imports_no_transport() -> None:
+    """Parsing a DAG file imports the operators and sensors, never an HTTP transport.
+
+    The transports (requests with urllib3, or httpx) are loaded when a task first makes a client;
+    imported at parse time they tripled what the operators cost the DAG processor on every parse.
+    """
+    added = added_by("import neev_provider.operators, neev_provider.sensors")
     transports = {"neev_provider.client._sync", "neev_provider.client._aio"}
     libraries = {"requests", "urllib3", "httpx", "httpcore", "charset_normalizer"}
     unwanted = transports | libraries
     assert sorted(m for m in added if m in unwanted or m.startswith("neev_provider.triggers")) == []
+
+
+def test_the_client_surface_is_one_table_that_the_type_checker_sees_whole() -> None:
+    """``neev_provider.client`` lists its public names once, in ``_EXPORTS`` (name: module).
+
+    Type checkers read the ``TYPE_CHECKING`` imports instead; they must name the same objects
+    from the same modules, and every name must resolve at run time to what its module defines.
+    """
+    import importlib
+
+    import neev_provider.client as client
+
+    tree = ast.parse((PACKAGE / "client" / "__init__.py").read_text())
+    guarded = next(node for node in tree.body if isinstance(node, ast.If))
+    for_checker = {
+        alias.asname or alias.name: node.module.rsplit(".", 1)[1]
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    assert for_checker == client._EXPORTS
+    assert client.__all__ == sorted(client._EXPORTS)
+    for name, module in client._EXPORTS.items():
+        assert getattr(client, name) is getattr(
+            importlib.import_module(f"neev_provider.client.{module}"), name
+        )
+    assert set(client._EXPORTS) <= set(dir(client))
+    with pytest.raises(AttributeError, match="no attribute 'Volumes'"):
+        client.Volumes  # noqa: B018

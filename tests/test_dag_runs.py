@@ -324,11 +324,12 @@ def asset_events(uri: str) -> list[Any]:
     from sqlalchemy import select
 
     try:
-        from airflow.models.asset import AssetEvent as Event
-        from airflow.models.asset import AssetModel as Model
+        from airflow.models.asset import AssetEvent as Event, AssetModel as Model
     except ImportError:  # Airflow 2
-        from airflow.models.dataset import DatasetEvent as Event  # type: ignore[no-redef]
-        from airflow.models.dataset import DatasetModel as Model
+        from airflow.models.dataset import (
+            DatasetEvent as Event,  # type: ignore[no-redef]
+            DatasetModel as Model,
+        )
 
     model_id = Event.asset_id if hasattr(Event, "asset_id") else Event.dataset_id
     with create_session() as session:

@@ -14,97 +14,104 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from neev_provider.client.auth import LoginAuth, TokenAuth
-from neev_provider.client.config import DEFAULT_HOST, ClientConfig
-from neev_provider.client.errors import (
-    AmbiguousRequestError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    DuplicateVolumeNameError,
-    EndpointNotFoundError,
-    NeevCloudAPIError,
-    NeevCloudConfigurationError,
-    NeevCloudError,
-    NeevCloudTimeoutError,
-    NeevCloudTransportError,
-    NeevCloudValidationError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    UnexpectedResponseError,
-    UnexpectedStatusError,
-    VolumeInUseError,
-    VolumeNotReusableError,
-    VolumeStillPresentError,
-)
-from neev_provider.client.models import (
-    Attachment,
-    CreateVolumeRequest,
-    ExtensionStatus,
-    Page,
-    ProjectScope,
-    Volume,
-    VolumeStatus,
-)
-from neev_provider.client.retry import RetryPolicy
+if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/client/test_surface.py keeps them equal)
+    from neev_provider.client._aio import AsyncNeevCloudClient as AsyncNeevCloudClient
+    from neev_provider.client._sync import NeevCloudClient as NeevCloudClient
+    from neev_provider.client.auth import (
+        LoginAuth as LoginAuth,
+        TokenAuth as TokenAuth,
+    )
+    from neev_provider.client.config import (
+        DEFAULT_HOST as DEFAULT_HOST,
+        ClientConfig as ClientConfig,
+    )
+    from neev_provider.client.errors import (
+        AmbiguousRequestError as AmbiguousRequestError,
+        AuthenticationError as AuthenticationError,
+        BadRequestError as BadRequestError,
+        ConflictError as ConflictError,
+        DuplicateVolumeNameError as DuplicateVolumeNameError,
+        EndpointNotFoundError as EndpointNotFoundError,
+        NeevCloudAPIError as NeevCloudAPIError,
+        NeevCloudConfigurationError as NeevCloudConfigurationError,
+        NeevCloudError as NeevCloudError,
+        NeevCloudTimeoutError as NeevCloudTimeoutError,
+        NeevCloudTransportError as NeevCloudTransportError,
+        NeevCloudValidationError as NeevCloudValidationError,
+        NotFoundError as NotFoundError,
+        PermissionDeniedError as PermissionDeniedError,
+        RateLimitError as RateLimitError,
+        ServerError as ServerError,
+        UnexpectedResponseError as UnexpectedResponseError,
+        UnexpectedStatusError as UnexpectedStatusError,
+        VolumeInUseError as VolumeInUseError,
+        VolumeNotReusableError as VolumeNotReusableError,
+        VolumeStillPresentError as VolumeStillPresentError,
+    )
+    from neev_provider.client.models import (
+        Attachment as Attachment,
+        CreateVolumeRequest as CreateVolumeRequest,
+        ExtensionStatus as ExtensionStatus,
+        Page as Page,
+        ProjectScope as ProjectScope,
+        Volume as Volume,
+        VolumeStatus as VolumeStatus,
+    )
+    from neev_provider.client.retry import RetryPolicy as RetryPolicy
 
-if TYPE_CHECKING:
-    from neev_provider.client._aio import AsyncNeevCloudClient
-    from neev_provider.client._sync import NeevCloudClient
+# The public surface: each name and the module that defines it, imported on first use. DAG files
+# import the operators on every parse, and what the operators need then (the request rules and the
+# errors) is a small part of this package: importing the rest eagerly (the models, credentials,
+# configuration and retry policy, and their dataclasses) cost each parse about 15 ms more, over
+# the parse budget (benchmarks/parse_cost.py); the transports would add requests or httpx.
+_EXPORTS: dict[str, str] = {
+    "AsyncNeevCloudClient": "_aio",
+    "NeevCloudClient": "_sync",
+    "LoginAuth": "auth",
+    "TokenAuth": "auth",
+    "DEFAULT_HOST": "config",
+    "ClientConfig": "config",
+    "AmbiguousRequestError": "errors",
+    "AuthenticationError": "errors",
+    "BadRequestError": "errors",
+    "ConflictError": "errors",
+    "DuplicateVolumeNameError": "errors",
+    "EndpointNotFoundError": "errors",
+    "NeevCloudAPIError": "errors",
+    "NeevCloudConfigurationError": "errors",
+    "NeevCloudError": "errors",
+    "NeevCloudTimeoutError": "errors",
+    "NeevCloudTransportError": "errors",
+    "NeevCloudValidationError": "errors",
+    "NotFoundError": "errors",
+    "PermissionDeniedError": "errors",
+    "RateLimitError": "errors",
+    "ServerError": "errors",
+    "UnexpectedResponseError": "errors",
+    "UnexpectedStatusError": "errors",
+    "VolumeInUseError": "errors",
+    "VolumeNotReusableError": "errors",
+    "VolumeStillPresentError": "errors",
+    "Attachment": "models",
+    "CreateVolumeRequest": "models",
+    "ExtensionStatus": "models",
+    "Page": "models",
+    "ProjectScope": "models",
+    "Volume": "models",
+    "VolumeStatus": "models",
+    "RetryPolicy": "retry",
+}
 
-# The two transports are imported on first use: a DAG file's operators need this package's
-# validation and errors at parse time, and requests (with urllib3 and charset_normalizer) would
-# otherwise triple what importing the operators costs (benchmarks/parse_cost.py).
-_TRANSPORTS = {"NeevCloudClient": "_sync", "AsyncNeevCloudClient": "_aio"}
-
-__all__ = [
-    "DEFAULT_HOST",
-    "AmbiguousRequestError",
-    "AsyncNeevCloudClient",
-    "Attachment",
-    "AuthenticationError",
-    "BadRequestError",
-    "ClientConfig",
-    "ConflictError",
-    "CreateVolumeRequest",
-    "DuplicateVolumeNameError",
-    "EndpointNotFoundError",
-    "ExtensionStatus",
-    "LoginAuth",
-    "NeevCloudAPIError",
-    "NeevCloudClient",
-    "NeevCloudConfigurationError",
-    "NeevCloudError",
-    "NeevCloudTimeoutError",
-    "NeevCloudTransportError",
-    "NeevCloudValidationError",
-    "NotFoundError",
-    "Page",
-    "PermissionDeniedError",
-    "ProjectScope",
-    "RateLimitError",
-    "RetryPolicy",
-    "ServerError",
-    "TokenAuth",
-    "UnexpectedResponseError",
-    "UnexpectedStatusError",
-    "Volume",
-    "VolumeInUseError",
-    "VolumeNotReusableError",
-    "VolumeStatus",
-    "VolumeStillPresentError",
-]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _TRANSPORTS:
+    if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_TRANSPORTS[name]}"), name)
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_TRANSPORTS})
+    return sorted({*globals(), *_EXPORTS})

@@ -13,12 +13,6 @@ from neev_provider.exceptions import NeevVolumeConflictError, result_of
 from neev_provider.lineage import NeevVolumeLineageMixin, keep_volume
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import OWNERSHIP_KEY, NeevVolumeBaseOperator, resume_state, task_entry
-from neev_provider.volumes.cleanup import (
-    DEFAULT_CLEANUP_SECONDS,
-    KILL_CLEANUP_SECONDS,
-    delete_owned_volume,
-    kill_cleanup,
-)
 
 # What only a running task needs is imported where it is used: DAG files import this module
 # every time they are parsed (see neev_provider.operators.base).
@@ -199,6 +193,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
                 else NOT_CONFIGURED,
             )
             return
+        from neev_provider.volumes.cleanup import KILL_CLEANUP_SECONDS, kill_cleanup
+
         # A new client: the task's own may be in the middle of a request the kill interrupted.
         with self.hook.new_client(timeout=KILL_CLEANUP_SECONDS, max_retries=0) as client:
             kill_cleanup(client, volume_id=volume_id, own_name=posting, logger=self.log)
@@ -282,6 +278,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         # Only the volume's own failure or the deadline condemn it: an error of the connection,
         # the credentials or the network says nothing about the volume, which the next try reuses.
         if outcome.status in ("failed", "timeout") and resume.get("owned") and self.delete_on_failure:
+            from neev_provider.volumes.cleanup import DEFAULT_CLEANUP_SECONDS, delete_owned_volume
+
             why = "it failed" if outcome.status == "failed" else "the wait timed out"
             delete_owned_volume(
                 self.client, outcome.volume_id, why=why, timeout=DEFAULT_CLEANUP_SECONDS, logger=self.log

@@ -13,12 +13,7 @@ from neev_provider.client.errors import NeevCloudValidationError
 from neev_provider.exceptions import NeevVolumeError
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.operators.base import NeevHookMixin, task_entry
-from neev_provider.volumes.reap import (
-    DEFAULT_MAX_DELETIONS,
-    ReapRules,
-    check_max_age,
-    check_max_deletions,
-)
+from neev_provider.volumes.reap_limits import DEFAULT_MAX_DELETIONS, check_max_age, check_max_deletions
 
 DEFAULT_MAX_AGE = timedelta(days=1)
 
@@ -79,7 +74,7 @@ class NeevReapVolumesOperator(NeevHookMixin, BaseOperator):
     @task_entry
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from neev_provider.deployment import NOT_CONFIGURED, deployment_id, deployment_is_configured
-        from neev_provider.volumes.reap import reap
+        from neev_provider.volumes.reap import ReapRules, reap
 
         if not self.report_only and not deployment_is_configured():
             rule = f"the reaper deletes only where default names prove ownership, and {NOT_CONFIGURED}"

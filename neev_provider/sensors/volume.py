@@ -18,12 +18,13 @@ from neev_provider._compat import (
 )
 from neev_provider.client import validation
 from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError
-from neev_provider.client.retry import is_transient
 from neev_provider.exceptions import result_of
 from neev_provider.hooks import DEFAULT_CONN_ID
 from neev_provider.links import NeevVolumeLink, persist_volume_link
 from neev_provider.operators.base import DEFERRAL_BACKSTOP_GRACE, NeevHookMixin, task_entry
-from neev_provider.volumes.wait import Failed, Ready, Target, WaitOutcome, evaluate, timeout_message
+
+# The wait's rules and the retry policy are imported where a running sensor uses them: DAG files
+# import this module on every parse (docs/architecture.rst).
 
 TARGETS = ("bound", "extended")
 
@@ -108,6 +109,9 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
             return None
 
     def poke(self, context: Context) -> PokeReturnValue:
+        from neev_provider.client.retry import is_transient
+        from neev_provider.volumes.wait import Failed, Ready, Target, WaitOutcome, evaluate
+
         volume_id = validation.volume_id(self.volume_id)
         min_size = self._min_size()
         try:
@@ -132,6 +136,8 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
     def _timeout_message(self, message: str | None = None) -> str:
         """Name the task, the volume, what it was last seen in, and the way out, as the operators do."""
         if message is None:
+            from neev_provider.volumes.wait import timeout_message
+
             message = timeout_message(self.target, float(self.timeout), self._last_seen or "nothing read yet")
         return f"{self.task_id}: volume {self.volume_id}: {message}. Raise `timeout` if the API is just slow."
 
@@ -177,6 +183,8 @@ class NeevVolumeSensor(NeevHookMixin, BaseSensorOperator):
     @task_entry
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event, through the same path as the operators."""
+        from neev_provider.volumes.wait import WaitOutcome
+
         outcome = WaitOutcome.from_event(event or {})
         if outcome.status == "timeout":
             message = self._timeout_message(outcome.message)

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from neev_provider.client.errors import NeevCloudError, NeevCloudValidationError, NotFoundError
+from neev_provider.client.errors import NeevCloudError, NotFoundError
 from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
 from neev_provider.volumes.naming import is_default_name, is_legacy_default_name
+from neev_provider.volumes.reap_limits import DEFAULT_MAX_DELETIONS, check_max_age, check_max_deletions, span
 from neev_provider.volumes.wait import Logger
 
 if TYPE_CHECKING:
@@ -42,9 +43,6 @@ log = logging.getLogger(__name__)
 
 Action = Literal["delete", "keep"]
 
-#: The shortest ``max_age`` accepted: a shorter lease would reap volumes that tasks still use.
-MIN_MAX_AGE = timedelta(minutes=15)
-DEFAULT_MAX_DELETIONS = 20
 _DELETABLE = (VolumeStatus.BOUND, VolumeStatus.FAILED)
 _SETTLED_EXTENSIONS = (None, ExtensionStatus.SUCCEEDED, ExtensionStatus.FAILED)
 
@@ -115,7 +113,7 @@ class ReapRules:
         assert age is not None  # an unknown age is a reason to keep
         status = volume.status.value
         return ReapVerdict(
-            volume, "delete", f"created {_span(age)} ago (max_age {_span(self.max_age)}), {status}, unused"
+            volume, "delete", f"created {span(age)} ago (max_age {span(self.max_age)}), {status}, unused"
         )
 
     def _reason_to_keep(self, volume: Volume, now: datetime) -> str | None:
@@ -130,27 +128,8 @@ class ReapRules:
         if age is None:
             return "its creation time is unknown"
         if age < self.max_age:
-            return f"created {_span(age)} ago, younger than max_age {_span(self.max_age)}"
+            return f"created {span(age)} ago, younger than max_age {span(self.max_age)}"
         return None
-
-
-def check_max_age(value: timedelta) -> timedelta:
-    """Refuse a lease shorter than :data:`MIN_MAX_AGE`: it would reap volumes that tasks still use."""
-    if value < MIN_MAX_AGE:
-        raise NeevCloudValidationError(
-            "max_age",
-            f"{value.total_seconds():g} s",
-            f"must be at least {_span(MIN_MAX_AGE)} (a lease longer than any run that keeps a volume), "
-            "e.g. timedelta(hours=6); a number is read as seconds",
-        )
-    return value
-
-
-def check_max_deletions(value: object) -> int:
-    """Check the cap on one run's deletions: a whole number, at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise NeevCloudValidationError("max_deletions", value, "must be a whole number of at least 1")
-    return value
 
 
 def _in_use(volume: Volume) -> str | None:
@@ -268,14 +247,3 @@ def _age(volume: Volume, now: datetime) -> timedelta | None:
     if created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
     return now - created
-
-
-def _span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 2 * 86400:
-        return f"{seconds // 86400} d"
-    if seconds >= 2 * 3600:
-        return f"{seconds // 3600} h"
-    if seconds >= 120:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"

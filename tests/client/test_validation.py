@@ -12,8 +12,8 @@ from neev_provider.client import (
     NeevCloudValidationError,
     ProjectScope,
     TokenAuth,
+    _calls as endpoints,
 )
-from neev_provider.client import _calls as endpoints
 
 SCOPE = ProjectScope("org-a", "prj-b")
 

@@ -119,7 +119,7 @@ def test_duplicates_of_a_user_given_name_are_never_deleted(
 def test_a_retry_replaces_its_own_failed_volume_when_the_cleanup_had_failed(
     emulator: EmulatorServer, context: dict[str, Any], ti: FakeTaskInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("neev_provider.operators.create.DEFAULT_CLEANUP_SECONDS", 0)
+    monkeypatch.setattr("neev_provider.volumes.cleanup.DEFAULT_CLEANUP_SECONDS", 0)
     emulator.script_outcome("bind", "failed")
     emulator.inject("status", operation="deleteNetworkVolume", status=500, times=3)  # one call, retries
 

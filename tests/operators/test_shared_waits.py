@@ -25,8 +25,7 @@ import requests
 from neev_provider.client import AsyncNeevCloudClient, CreateVolumeRequest, Page
 from neev_provider.emulator import EmulatorServer
 from neev_provider.hooks.neevcloud import NeevCloudHook
-from neev_provider.triggers import NeevVolumeTrigger
-from neev_provider.triggers import clients as clients_module
+from neev_provider.triggers import NeevVolumeTrigger, clients as clients_module
 from neev_provider.triggers.clients import SharedClients
 from neev_provider.triggers.reads import LIST_LIMIT, MAX_CONCURRENT_PAGES, BatchedReads, watch_volume
 from neev_provider.volumes.wait import Target, VolumeWatch
