@@ -9,7 +9,7 @@ way the ending can fall short:
 - **raw library exception**: an exception that is not the package's (``ValueError``,
   ``requests.InvalidURL``, ``RecursionError``, ...);
 - **secret sighting**: a credential in the message, a ``repr``, a chained cause or a log line;
-- **hang**: longer than the configured deadline allows;
+- **hang**: longer than twice the configured deadline, and a second (``HANG_FACTOR``);
 - the wrong error type, a message that does not name the field or cause, a request that
   reached a server although validation should have stopped it, a volume left behind.
 """
@@ -50,7 +50,11 @@ PACKAGE_ERRORS = (NeevCloudError, NeevVolumeError, AirflowSensorTimeout)
 SERVER_TOKEN = "pat-nc-hostile-secret-4d1f"
 #: Messages longer than this count as unreadable (a 100,000-character value echoed back).
 MAX_MESSAGE_CHARS = 2000
-#: Slack allowed past a case's configured deadline before it counts as a hang.
+#: A case hangs when it takes longer than this many times its configured deadline, plus a second.
+#: A broken deadline runs until the bad server gives up (30 s of silence or trickle, against
+#: deadlines of 1 to 10 s); a case that works but shares two busy cores with the matrix's other
+#: cells was seen taking 9 s for 0.3 s of work, so the deadline alone would be a race.
+HANG_FACTOR = 2.0
 DEADLINE_SLACK = 1.0
 _CONN_VAR = "AIRFLOW_CONN_NEEVCLOUD_DEFAULT"
 
@@ -266,7 +270,7 @@ def _judge(
     if seen:
         outcome.secret_seen = True
         problems.append(f"secret seen {len(seen)} time(s)")
-    if outcome.elapsed > case.limit + DEADLINE_SLACK:
+    if outcome.elapsed > HANG_FACTOR * case.limit + DEADLINE_SLACK:
         outcome.hang = True
         problems.append(f"took {outcome.elapsed:.2f} s, past its {case.limit:g} s deadline")
     problems.extend(_reach_problems(case, env, offset))

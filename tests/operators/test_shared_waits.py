@@ -443,16 +443,16 @@ def test_a_rotated_token_is_picked_up_by_running_waits(
     emulator: EmulatorServer, contract_monitor: ContractMonitor, monkeypatch: pytest.MonkeyPatch, waits: int
 ) -> None:
     """The user rotates the connection's token; the old one then expires: every wait carries on."""
-    # The volumes first, with the static token: on a busy machine creating five of them can take
-    # longer than the short-lived token lives.
-    emulator.configure(bind_delay=8, token_ttl=5)
+    # The token expires, and the volumes bind, when the test moves the emulator's clock: only
+    # after the rotation, however slowly a busy machine runs the waits up to it.
+    emulator.configure(bind_delay=600, token_ttl=300)
     ids = make_volumes(waits)
     login = requests.post(
         emulator.url + "/tenant/api/v1/auth/login",
         json={"email": "user@example.com", "password": "emulator-password"},
         timeout=10,
     )
-    short_lived = login.json()["access_token"]  # a JWT valid for about 5 seconds
+    short_lived = login.json()["access_token"]  # a JWT valid for 300 s of the emulator's clock
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection(password=short_lived))
 
     reads = ("getNetworkVolume", "listNetworkVolumes")  # one by one, or the project's list
@@ -462,6 +462,7 @@ def test_a_rotated_token_is_picked_up_by_running_waits(
         waiting = asyncio.ensure_future(first_events(triggers(ids, poll_interval=0.3)))
         assert await asyncio.to_thread(read.wait, 30)  # the waits have read with the old token
         monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection())  # rotated
+        emulator.advance(900)  # the old token expires; the volumes bind
         return await waiting
 
     events = asyncio.run(scenario())
