@@ -16,10 +16,6 @@ from tests.support.emulator_events import detached_once_refused
 
 DAGS = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 
-# Airflow 3.2's dag.test() spends about 3 s on each task run, so the 25 runs of the fan-out DAG
-# take 75 to 90 s on an idle machine and more than the suite's 300 s hang guard on a busy one.
-pytestmark = pytest.mark.timeout(900)
-
 
 @pytest.fixture(scope="session", name="airflow_db")
 def fixture_airflow_db() -> None:
@@ -120,6 +116,9 @@ def test_example_scheduled_provisioning(airflow_db: None, instant_emulator: Emul
     assert instant_emulator.volumes() == []
 
 
+# Airflow 3.2's dag.test() spends about 3 s on each task run, so the 25 runs of this DAG take 75 to
+# 90 s on an idle machine, and more than the suite's 300 s hang guard on a busy one.
+@pytest.mark.timeout(900)
 def test_example_fanout_trials(airflow_db: None, instant_emulator: EmulatorServer) -> None:
     run = load_dag(DAGS / "fanout_trials.py").test()
 
@@ -331,7 +330,7 @@ def asset_events(uri: str) -> list[Any]:
         from airflow.models.asset import AssetEvent as Event, AssetModel as Model
     except ImportError:  # Airflow 2
         from airflow.models.dataset import (
-            DatasetEvent as Event,  # type: ignore[no-redef]
+            DatasetEvent as Event,
             DatasetModel as Model,
         )
 

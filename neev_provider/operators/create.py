@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -234,6 +235,10 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
     def _ensurer(self, context: Context, request: CreateVolumeRequest) -> VolumeEnsurer:
         from neev_provider.volumes.create import SettlePolicy, VolumeEnsurer
+
+        # on_kill runs in a signal handler, which must not be the first to import what it needs
+        # (a kill during that import would find it half-initialised): loaded now, before any POST.
+        importlib.import_module("neev_provider.volumes.cleanup")
 
         def hold(volume: Volume, owned: bool) -> None:
             self._unreturned_volume_id, self._posting_name = (volume.id if owned else None), None

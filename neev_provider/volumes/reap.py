@@ -33,7 +33,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from neev_provider.client.errors import NeevCloudError, NotFoundError
 from neev_provider.client.models import ExtensionStatus, Volume, VolumeStatus
 from neev_provider.volumes.naming import is_default_name, is_legacy_default_name
-from neev_provider.volumes.reap_limits import DEFAULT_MAX_DELETIONS, check_max_age, check_max_deletions, span
+from neev_provider.volumes.reap_limits import (
+    DEFAULT_MAX_DELETIONS,
+    check_max_age,
+    check_max_deletions,
+    duration_words,
+)
 from neev_provider.volumes.wait import Logger
 
 if TYPE_CHECKING:
@@ -113,7 +118,9 @@ class ReapRules:
         assert age is not None  # an unknown age is a reason to keep
         status = volume.status.value
         return ReapVerdict(
-            volume, "delete", f"created {span(age)} ago (max_age {span(self.max_age)}), {status}, unused"
+            volume,
+            "delete",
+            f"created {duration_words(age)} ago (max_age {duration_words(self.max_age)}), {status}, unused",
         )
 
     def _reason_to_keep(self, volume: Volume, now: datetime) -> str | None:
@@ -128,7 +135,7 @@ class ReapRules:
         if age is None:
             return "its creation time is unknown"
         if age < self.max_age:
-            return f"created {span(age)} ago, younger than max_age {span(self.max_age)}"
+            return f"created {duration_words(age)} ago, younger than max_age {duration_words(self.max_age)}"
         return None
 
 

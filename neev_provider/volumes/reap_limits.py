@@ -21,8 +21,8 @@ def check_max_age(value: timedelta) -> timedelta:
         raise NeevCloudValidationError(
             "max_age",
             f"{value.total_seconds():g} s",
-            f"must be at least {span(MIN_MAX_AGE)} (a lease longer than any run that keeps a volume), "
-            "e.g. timedelta(hours=6); a number is read as seconds",
+            f"must be at least {duration_words(MIN_MAX_AGE)} (a lease longer than any run that keeps a "
+            "volume), e.g. timedelta(hours=6); a number is read as seconds",
         )
     return value
 
@@ -34,7 +34,7 @@ def check_max_deletions(value: object) -> int:
     return value
 
 
-def span(delta: timedelta) -> str:
+def duration_words(delta: timedelta) -> str:
     """Say a duration in its largest whole unit (``6 h``, ``15 min``), for messages."""
     seconds = int(delta.total_seconds())
     if seconds >= 2 * 86400:

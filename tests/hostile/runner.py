@@ -50,7 +50,8 @@ PACKAGE_ERRORS = (NeevCloudError, NeevVolumeError, AirflowSensorTimeout)
 SERVER_TOKEN = "pat-nc-hostile-secret-4d1f"
 #: Messages longer than this count as unreadable (a 100,000-character value echoed back).
 MAX_MESSAGE_CHARS = 2000
-#: A case hangs when it takes longer than this many times its configured deadline, plus a second.
+#: A case hangs when it takes longer than this many times its configured deadline, plus a second
+#: (kept below the bad server's 30 s stall by tests/hostile/test_hostile.py).
 #: A broken deadline runs until the bad server gives up (30 s of silence or trickle, against
 #: deadlines of 1 to 10 s); a case that works but shares two busy cores with the matrix's other
 #: cells was seen taking 9 s for 0.3 s of work, so the deadline alone would be a race.
@@ -270,9 +271,12 @@ def _judge(
     if seen:
         outcome.secret_seen = True
         problems.append(f"secret seen {len(seen)} time(s)")
-    if outcome.elapsed > HANG_FACTOR * case.limit + DEADLINE_SLACK:
+    allowed = HANG_FACTOR * case.limit + DEADLINE_SLACK
+    if outcome.elapsed > allowed:
         outcome.hang = True
-        problems.append(f"took {outcome.elapsed:.2f} s, past its {case.limit:g} s deadline")
+        problems.append(
+            f"took {outcome.elapsed:.2f} s, past {allowed:g} s (its deadline is {case.limit:g} s)"
+        )
     problems.extend(_reach_problems(case, env, offset))
 
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 
 from neev_provider.emulator import EmulatorServer
-from tests.hostile.bad_server import BadServer
+from tests.hostile.bad_server import BadServer, Raw, Silence
 from tests.hostile.cases import CASES
-from tests.hostile.runner import SERVER_TOKEN, Case, Env, run_case
+from tests.hostile.runner import DEADLINE_SLACK, HANG_FACTOR, SERVER_TOKEN, Case, Env, run_case
 
 
 @pytest.fixture(scope="module", name="bad_server")
@@ -55,3 +55,6 @@ def test_the_table_covers_every_group_with_enough_cases() -> None:
         "delete on a server answering 404 HTML: not 'nothing to delete'",
     } <= names
     assert len({case.id for case in CASES}) == len(CASES), "case names must be unique"
+    # A broken deadline runs until the bad server gives up; the hang check must see that.
+    stall = min(Silence().seconds, Raw(b"").until)
+    assert HANG_FACTOR * max(case.limit for case in CASES) + DEADLINE_SLACK < stall

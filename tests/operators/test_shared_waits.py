@@ -462,7 +462,7 @@ def test_a_rotated_token_is_picked_up_by_running_waits(
         waiting = asyncio.ensure_future(first_events(triggers(ids, poll_interval=0.3)))
         assert await asyncio.to_thread(read.wait, 30)  # the waits have read with the old token
         monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", emulator.airflow_connection())  # rotated
-        emulator.advance(900)  # the old token expires; the volumes bind
+        await asyncio.to_thread(emulator.advance, 900)  # the old token expires; the volumes bind
         return await waiting
 
     events = asyncio.run(scenario())
