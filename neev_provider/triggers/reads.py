@@ -49,7 +49,7 @@ DEFAULT_BATCH_THRESHOLD = 3
 #: Reads asked for this close together are served by one batch (a triggerer starting hundreds).
 GATHER_SECONDS = 0.05
 MAX_CONCURRENT_GETS = 8
-#: Pages of one project's list asked for at once, when the last batch says they exist.
+#: List pages asked for at once, by every batch together (known pages, when a batch says they exist).
 MAX_CONCURRENT_PAGES = 4
 #: How long past its deadline a wait still waits for a read already under way.
 READ_GRACE_SECONDS = 2.0
@@ -92,6 +92,9 @@ class BatchedReads:
         self._next: _Batch | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._pages: dict[Scope, int] = {}
+        # Shared by every batch: a list slower than the poll grid has the next batch start while
+        # the last one's pages are still out, and the cap is on what the server is asked at once.
+        self._page_slots = asyncio.Semaphore(MAX_CONCURRENT_PAGES)
         self._paused_until = 0.0
 
     async def read(self, volume_id: str, scope: Scope) -> Volume | None:
@@ -168,9 +171,10 @@ class BatchedReads:
                 page = None  # fewer reads left than pages: their GETs are cheaper
 
     async def _list_page(self, scope: Scope, number: int) -> Page:
-        return await self._client().list_volumes(
-            page=number, limit=LIST_LIMIT, org_id=scope[0], project_id=scope[1]
-        )
+        async with self._page_slots:
+            return await self._client().list_volumes(
+                page=number, limit=LIST_LIMIT, org_id=scope[0], project_id=scope[1]
+            )
 
     def _take_page(
         self, scope: Scope, walk: PageWalk, number: int, answer: Page, reads: dict[str, list[Reader]]

@@ -182,9 +182,11 @@ class ObservedClient(AsyncNeevCloudClient):
             type(self).in_flight -= 1
 
 
-async def _watch_all(client: AsyncNeevCloudClient, ids: list[str], poll: float) -> list[Any]:
+async def _watch_all(
+    client: AsyncNeevCloudClient, ids: list[str], poll: float, seconds: float = 30
+) -> list[Any]:
     reads = BatchedReads(lambda: client)
-    deadline = time.time() + 30
+    deadline = time.time() + seconds
     watches = [VolumeWatch(vid, Target.BOUND, deadline=deadline, poll_interval=poll) for vid in ids]
     try:
         return await asyncio.gather(*(watch_volume(reads, watch) for watch in watches))
@@ -207,6 +209,22 @@ def test_pages_the_last_batch_saw_are_read_together(emulator: EmulatorServer) ->
     # The first batch learns how many pages there are one page at a time; later ones ask for
     # them together, never more at once than the cap.
     assert client.pages_asked[:4] == [1, 2, 3, 4]
+    assert ObservedClient.most_in_flight == MAX_CONCURRENT_PAGES
+
+
+def test_batches_that_overlap_share_the_cap_on_pages_in_flight(emulator: EmulatorServer) -> None:
+    """A list slower than the poll grid: the next batch starts while the last one's pages are out."""
+    emulator.configure(bind_delay=3600)  # pending throughout: every wait reads again and again
+    ids = make_volumes(LIST_LIMIT * 3 + 1)
+    emulator.inject("latency", operation="listNetworkVolumes", seconds=0.5, times=1000)
+    client = ObservedClient(make_config(emulator))
+    client.pages_asked = []
+    ObservedClient.most_in_flight = 0
+
+    outcomes = asyncio.run(_watch_all(client, ids, poll=0.2, seconds=3))
+
+    assert {o.status for o in outcomes} == {"timeout"}
+    assert len(client.pages_asked) > 8  # several batches paged the project
     assert ObservedClient.most_in_flight == MAX_CONCURRENT_PAGES
 
 
