@@ -79,7 +79,7 @@ PARSE_TIME = {
     "neev_provider.client.errors",
     "neev_provider.client.validation",
     "neev_provider.exceptions",
-    "neev_provider.hooks",  # the package alone: DEFAULT_CONN_ID (Airflow 3 has loaded it already)
+    "neev_provider.hooks",  # the package alone, for DEFAULT_CONN_ID (Airflow 3 loads it before)
     "neev_provider.lineage",
     "neev_provider.links",
     "neev_provider.volumes",

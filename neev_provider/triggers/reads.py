@@ -155,7 +155,7 @@ class BatchedReads:
         """
         walk = PageWalk(LIST_LIMIT, strict=False)
         page: int | None = 1
-        while page is not None and reads:
+        while page is not None and _drop_abandoned(reads):
             known = max(page, self._pages.get(scope, 1))
             asked = list(range(page, min(known, page + MAX_CONCURRENT_PAGES - 1) + 1))
             answers = await asyncio.gather(
@@ -191,9 +191,9 @@ class BatchedReads:
     async def _read_one(
         self, scope: Scope, volume_id: str, futures: list[Reader], semaphore: asyncio.Semaphore
     ) -> None:
-        if all(future.done() for future in futures):
-            return  # every wait that asked gave up (its deadline passed)
         async with semaphore:
+            if all(future.done() for future in futures):
+                return  # every wait that asked gave up (its deadline passed) while this queued
             try:
                 volume = await self._client().find_volume(volume_id, org_id=scope[0], project_id=scope[1])
             except Exception as error:
@@ -214,6 +214,17 @@ class BatchedReads:
 
 
 _LATE = NeevCloudTimeoutError("no answer before the wait's deadline", method="GET", url="", request_sent=True)
+
+
+def _drop_abandoned(reads: dict[str, list[Reader]]) -> bool:
+    """Forget the reads whose waits have all given up; return whether any read is left.
+
+    A batch pages on only for waits still waiting: the pages of one that is over would hold
+    slots the live batches need.
+    """
+    for volume_id in [vid for vid, futures in reads.items() if all(f.done() for f in futures)]:
+        del reads[volume_id]
+    return bool(reads)
 
 
 def _settle(future: Reader, volume: Volume | None) -> None:
