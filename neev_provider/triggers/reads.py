@@ -192,7 +192,7 @@ class BatchedReads:
         self, scope: Scope, volume_id: str, futures: list[Reader], semaphore: asyncio.Semaphore
     ) -> None:
         async with semaphore:
-            if all(future.done() for future in futures):
+            if _abandoned(futures):
                 return  # every wait that asked gave up (its deadline passed) while this queued
             try:
                 volume = await self._client().find_volume(volume_id, org_id=scope[0], project_id=scope[1])
@@ -222,9 +222,14 @@ def _drop_abandoned(reads: dict[str, list[Reader]]) -> bool:
     A batch pages on only for waits still waiting: the pages of one that is over would hold
     slots the live batches need.
     """
-    for volume_id in [vid for vid, futures in reads.items() if all(f.done() for f in futures)]:
+    for volume_id in [vid for vid, futures in reads.items() if _abandoned(futures)]:
         del reads[volume_id]
     return bool(reads)
+
+
+def _abandoned(futures: list[Reader]) -> bool:
+    """Whether every wait that asked for a read has stopped waiting for it."""
+    return all(future.done() for future in futures)
 
 
 def _settle(future: Reader, volume: Volume | None) -> None:
