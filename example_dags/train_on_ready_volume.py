@@ -1,7 +1,7 @@
-"""Train on the volume ``training_data_volume.py`` announced, then delete it.
+"""Train on the volumes ``training_data_volume.py`` announced, then delete them.
 
 Scheduled on the asset alias the create task fills in: each run starts after a volume is
-bound, and reads the volume's id from the triggering asset event.
+bound, and reads the volumes' ids from the triggering asset events (one delete per volume).
 """
 
 from __future__ import annotations
@@ -29,21 +29,27 @@ with DAG(
 ) as dag:
 
     @task
-    def train() -> str:
-        """Use the volume the triggering event names; return its id for the delete."""
+    def train() -> list[str]:
+        """Train on every volume the triggering events name; return their ids for the delete."""
         context: Any = get_current_context()
         # Airflow 3 calls them asset events, Airflow 2 dataset events.
         events = context.get("triggering_asset_events") or context.get("triggering_dataset_events") or {}
-        # Keyed by the asset and, on Airflow 3, by the alias too: the same event may appear twice.
-        volumes = [event.extra for found in events.values() for event in found if "volume_id" in event.extra]
+        # Events that came while an earlier run was going are all given to the next run, so one run
+        # may name several volumes. They are keyed by the asset and, on Airflow 3, by the alias too:
+        # the same event may appear twice, hence one entry per volume id.
+        volumes = {
+            event.extra["volume_id"]: event.extra
+            for found in events.values()
+            for event in found
+            if "volume_id" in event.extra
+        }
         if not volumes:
             # Airflow 3.0 starts an alias-scheduled run without its triggering events; guessing
             # which volume is meant could delete somebody else's.
             raise RuntimeError("no triggering asset event names a volume: nothing to train on")
-        volume = volumes[-1]
-        print(f"Training on volume {volume['volume_id']} ({volume['size_gb']} GB in {volume['region_id']})")
-        return str(volume["volume_id"])
+        for volume_id, volume in volumes.items():
+            print(f"Training on volume {volume_id} ({volume['size_gb']} GB in {volume['region_id']})")
+        return [str(volume_id) for volume_id in volumes]
 
-    volume_id = train()
-    NeevDeleteVolumeOperator(task_id="delete_volume", volume_id=volume_id)
+    NeevDeleteVolumeOperator.partial(task_id="delete_volume").expand(volume_id=train())
 # [END howto_scheduled_on_volume]

@@ -30,11 +30,13 @@ virtualenv of the cell's Python, and writes ``pip freeze`` as the cell's constra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -68,6 +70,10 @@ BOUNDS: dict[str, tuple[str, ...]] = {
 BUILD_REQUIREMENTS = ("hatchling",)
 #: What every version's virtualenv installs: the package (editable) and what its tests need.
 INSTALL = ("--editable", ".[emulator]", "--group", "test")
+#: The longest a cell's pytest may run (the slowest cell takes about 40 minutes on a busy machine).
+CELL_MINUTES = 75.0
+#: The exit code given to a cell stopped at :data:`CELL_MINUTES` (that of ``timeout(1)``).
+CELL_TIMED_OUT = 124
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,9 @@ class Result:
 
     @property
     def green(self) -> bool:
-        return self.exit_code == 0 and not self.counts["failed"] and not self.counts["errors"]
+        # A cell in which nothing passed (every test skipped or none collected) proves nothing.
+        counts = self.counts
+        return self.exit_code == 0 and counts["passed"] > 0 and not counts["failed"] and not counts["errors"]
 
 
 def all_cells() -> list[Cell]:
@@ -142,9 +150,28 @@ def _clean_env(constraints: Path | None) -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], *, env: dict[str, str], log: Path) -> int:
+def _run(command: list[str], *, env: dict[str, str], log: Path, minutes: float | None = None) -> int:
+    """Run ``command``; past ``minutes``, interrupt its process group (as Ctrl-C would), then kill it.
+
+    pytest-timeout bounds each test, not a hang outside one (a session fixture's teardown): the
+    interrupt lets pytest's fixtures stop the services they started; the kill follows if it does not.
+    """
     with log.open("w") as out:
-        return subprocess.call(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            return process.wait(timeout=None if minutes is None else minutes * 60)
+        except subprocess.TimeoutExpired:
+            out.write(f"\n[test_matrix] still running after {minutes:g} minutes: interrupted\n")
+            out.flush()
+            for signal_number, grace in ((signal.SIGINT, 120), (signal.SIGKILL, None)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal_number)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=grace)
+                    break
+            return CELL_TIMED_OUT
 
 
 def _fingerprint(cell: Cell, constraints: Path) -> str:
@@ -198,15 +225,16 @@ def run_tests(cell: Cell, venv: Path, pytest_args: list[str]) -> tuple[dict[str,
     # The core suites in the API's native dialect only: the other five are the API's variations,
     # not Airflow's, and make test runs them all (on the newest Airflow).
     env = {**_clean_env(None), "NEEV_TEST_DIALECTS": "native"}
-    code = _run(command, env=env, log=log)
+    code = _run(command, env=env, log=log, minutes=CELL_MINUTES)
     return _counts(junit), code
 
 
 def _counts(junit: Path) -> dict[str, int]:
     counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
-    if not junit.is_file():
+    root = _junit_root(junit)
+    if root is None:
         return counts
-    for suite in ET.parse(junit).getroot().iter("testsuite"):
+    for suite in root.iter("testsuite"):
         tests, failed, errors, skipped = (
             int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")
         )
@@ -217,12 +245,21 @@ def _counts(junit: Path) -> dict[str, int]:
     return counts
 
 
+def _junit_root(junit: Path) -> ET.Element | None:
+    """The report's root, or ``None`` if pytest wrote none or only part of one (killed while writing)."""
+    try:
+        return ET.parse(junit).getroot()
+    except (OSError, ET.ParseError):
+        return None
+
+
 def _failures(junit: Path, limit: int = 20) -> list[tuple[str, str]]:
     """The first failed or erroring tests of a run: their ids and the first line of the reason."""
-    if not junit.is_file():
+    root = _junit_root(junit)
+    if root is None:
         return []
     found = []
-    for case in ET.parse(junit).getroot().iter("testcase"):
+    for case in root.iter("testcase"):
         for outcome in (*case.iter("failure"), *case.iter("error")):
             reason = (outcome.get("message") or outcome.text or "").strip().splitlines()
             found.append((f"{case.get('classname')}::{case.get('name')}", reason[0][:300] if reason else ""))
@@ -238,7 +275,11 @@ def run_cell(cell: Cell, pytest_args: list[str]) -> Result:
         empty = {"passed": 0, "failed": 0, "errors": 1, "skipped": 0}
         return Result(cell, empty, time.monotonic() - started, 0.0, 1)
     installed = time.monotonic()
-    counts, code = run_tests(cell, venv, pytest_args)
+    try:
+        counts, code = run_tests(cell, venv, pytest_args)
+    except Exception as error:  # the other cells' results and the table must still come
+        print(f"[{cell.name}] could not run: {error!r}", flush=True)
+        counts, code = {"passed": 0, "failed": 0, "errors": 1, "skipped": 0}, 1
     result = Result(cell, counts, installed - started, time.monotonic() - installed, code)
     print(f"[{cell.name}] {'green' if result.green else 'RED'}: {counts}", flush=True)
     for name, message in _failures(venv / "junit.xml"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -360,6 +362,75 @@ def test_example_training_data_volume_announces_the_bound_volume(
     timetable = load_dag(DAGS / "train_on_ready_volume.py").timetable
     condition = getattr(timetable, "asset_condition", None) or timetable.dataset_condition
     assert [alias.name for alias in condition.objects] == ["neevcloud-training-data"]
+
+
+def _event_model() -> tuple[Any, str]:
+    """The asset event model and DagRun's relation to the events a run consumed (Airflow 2: datasets)."""
+    try:
+        from airflow.models.asset import AssetEvent
+
+        return AssetEvent, "consumed_asset_events"
+    except ImportError:  # Airflow 2
+        from airflow.models.dataset import DatasetEvent
+
+        return DatasetEvent, "consumed_dataset_events"
+
+
+@contextmanager
+def runs_consume_alias_events(dag_id: str, alias: str, after_id: int) -> Iterator[None]:
+    """Give a new run of ``dag_id`` the alias's events newer than ``after_id``, as the scheduler does.
+
+    dag.test() starts a manual run, which consumes no event; the scheduler starts an alias-scheduled
+    run with every event queued for the DAG since its last run.
+    """
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import event, select
+    from sqlalchemy.orm import Session
+
+    model, relation = _event_model()
+
+    def attach(session: Session, *_: object) -> None:
+        for run in [obj for obj in session.new if isinstance(obj, DagRun) and obj.dag_id == dag_id]:
+            with session.no_autoflush:
+                found = session.scalars(select(model).where(model.id > after_id).order_by(model.id)).all()
+                getattr(run, relation).extend(e for e in found if alias in [a.name for a in e.source_aliases])
+
+    event.listen(Session, "before_flush", attach)
+    try:
+        yield
+    finally:
+        event.remove(Session, "before_flush", attach)
+
+
+def test_example_consumer_trains_on_and_deletes_every_volume_its_run_was_given(
+    airflow_db: None, instant_emulator: EmulatorServer
+) -> None:
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    model, _ = _event_model()
+    with create_session() as session:
+        before = session.scalar(select(func.max(model.id))) or 0
+    producer = load_dag(DAGS / "training_data_volume.py")
+    sync_to_db(producer)
+    assert task_states(producer.test()) == {"create_volume": "success"}
+    # A second volume announced before the consumer runs (a user's copy of the producer), and the
+    # first one announced again: one run is given three events naming two volumes.
+    producer.get_task("create_volume").name = "training-data-b"
+    assert task_states(producer.test()) == {"create_volume": "success"}
+    producer.get_task("create_volume").name = "training-data"
+    assert task_states(producer.test()) == {"create_volume": "success"}
+    assert len(instant_emulator.volumes()) == 2
+
+    consumer = load_dag(DAGS / "train_on_ready_volume.py")
+    sync_to_db(consumer)
+    with runs_consume_alias_events(consumer.dag_id, "neevcloud-training-data", before):
+        run = consumer.test()
+
+    assert mapped_states(run) == {"train": ["success"], "delete_volume": ["success", "success"]}
+    assert instant_emulator.volumes() == []
+    deletes = [r for r in instant_emulator.requests() if r["operation"] == "deleteNetworkVolume"]
+    assert len(deletes) == 2
 
 
 @pytest.mark.skipif(

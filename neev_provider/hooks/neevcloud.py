@@ -167,7 +167,11 @@ class NeevCloudHook(BaseHook):
         except AirflowNotFoundException:
             _explain_unreadable_connection(self.neev_conn_id, self.label)
             raise
-        fields = _fields_of(connection, self.neev_conn_id, extra=await aget_extras(connection))
+        # An extra that is not a JSON object is reported by _fields_of; read as extras, it would
+        # fail first with a bare TypeError.
+        readable = extra_problem(getattr(connection, "extra", None)) is None
+        extra = await aget_extras(connection) if readable else None
+        fields = _fields_of(connection, self.neev_conn_id, extra=extra)
         config = client_config(
             fields, org_id=self.org_id, project_id=self.project_id, on_token=_mask, label=self.label
         )

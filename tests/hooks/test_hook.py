@@ -246,13 +246,20 @@ def test_every_connection_problem_is_reported_at_once_in_the_forms_order() -> No
     assert "pat-nc-with" not in str(caught.value)
 
 
-def test_an_extra_that_is_not_json_is_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    connection = {"conn_type": "neevcloud", "host": "http://127.0.0.1:1", "password": "t", "extra": "{oops"}
+@pytest.mark.parametrize(
+    ("extra", "rule"),
+    [("{oops", "it is not valid JSON"), ("[1, 2]", r"it is JSON but not an object \(a list\)")],
+    ids=["not-json", "json-list"],
+)
+@pytest.mark.parametrize("side", ["worker", "triggerer"])
+def test_an_extra_that_is_not_a_json_object_is_said_so(
+    extra: str, rule: str, side: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = {"conn_type": "neevcloud", "host": "http://127.0.0.1:1", "password": "t", "extra": extra}
     monkeypatch.setenv("AIRFLOW_CONN_NEEVCLOUD_DEFAULT", json.dumps(connection))
-    with pytest.raises(
-        NeevCloudConfigurationError, match=r"extra=\(hidden\) is invalid: it is not valid JSON"
-    ):
-        NeevCloudHook().get_conn()
+    hook = NeevCloudHook()
+    with pytest.raises(NeevCloudConfigurationError, match=rf"extra=\(hidden\) is invalid: {rule}"):
+        hook.get_conn() if side == "worker" else asyncio.run(hook.aget_config())
 
 
 @pytest.mark.parametrize(

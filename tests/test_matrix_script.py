@@ -1,0 +1,75 @@
+"""``scripts/test_matrix.py``: which cells count as green, and a cell that does not end."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "test_matrix.py"
+
+
+@pytest.fixture(scope="module", name="matrix")
+def fixture_matrix() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("test_matrix_script_under_test", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _result(matrix: ModuleType, exit_code: int = 0, **counts: int) -> object:
+    everything = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, **counts}
+    return matrix.Result(matrix.Cell("3.11", "3.3.2"), everything, 0.0, 0.0, exit_code)
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "counts", "green"),
+    [
+        (0, {"passed": 5, "skipped": 2}, True),
+        (0, {"passed": 0, "skipped": 7}, False),  # every test skipped proves nothing
+        (5, {}, False),  # nothing collected
+        (0, {"passed": 5, "failed": 1}, False),
+        (0, {"passed": 5, "errors": 1}, False),
+        (1, {"passed": 5}, False),
+    ],
+)
+def test_a_cell_is_green_only_when_tests_passed_and_none_failed(
+    matrix: ModuleType, exit_code: int, counts: dict[str, int], green: bool
+) -> None:
+    assert _result(matrix, exit_code, **counts).green is green  # type: ignore[attr-defined]
+
+
+def test_a_report_cut_off_while_written_counts_nothing_and_names_no_failure(
+    matrix: ModuleType, tmp_path: Path
+) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text('<?xml version="1.0"?><testsuites><testsuite tests="3" failures="1"><testcase')
+
+    assert matrix._counts(junit) == {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    assert matrix._failures(junit) == []
+
+
+def test_a_cell_past_its_time_is_interrupted_and_marked(matrix: ModuleType, tmp_path: Path) -> None:
+    log = tmp_path / "pytest.log"
+    # Python turns the interrupt into KeyboardInterrupt, as pytest does: the child says so and ends.
+    child = (
+        "import time\n"
+        "try:\n"
+        "    time.sleep(600)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted, cleaning up', flush=True)\n"
+        "    raise SystemExit(2)\n"
+    )
+
+    code = matrix._run([sys.executable, "-c", child], env={}, log=log, minutes=0.02)
+
+    assert code == matrix.CELL_TIMED_OUT
+    text = log.read_text()
+    assert "still running after 0.02 minutes: interrupted" in text
+    assert "interrupted, cleaning up" in text
