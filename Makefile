@@ -52,8 +52,9 @@ test-matrix:
 # one table and fails if a duplicate, an orphan, a wrong state, a foreign exception or a secret shows.
 # (make test runs a short seeded run of the same harness: tests/chaos/test_chaos.py.)
 LIFECYCLES ?= 200
+SEED ?= 1
 chaos: setup
-	$(BIN)/python -m tests.chaos --lifecycles $(LIFECYCLES)
+	$(BIN)/python -m tests.chaos --lifecycles $(LIFECYCLES) --seed $(SEED)
 
 # The provider on a Celery cluster (PostgreSQL, Redis, two schedulers, workers), a worker killed
 # mid-run. Its own .venv-distributed: the Celery provider and drivers pinned in
