@@ -1,8 +1,8 @@
 """``make chaos``: run the full chaos suite and print its table.
 
 Usage: ``python -m tests.chaos [--lifecycles 200] [--seed 1] [--workdir DIR]``. Exits 1 if a
-duplicate, an orphan, a wrong state, a foreign exception or a secret was seen, or if fewer than
-25 % of the requests were faulted.
+duplicate, an orphan, a wrong state, a foreign exception, a secret or an unclosed socket was seen,
+or if fewer than 25 % of the requests were faulted.
 """
 
 from __future__ import annotations

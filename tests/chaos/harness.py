@@ -10,10 +10,13 @@ committed (the next try re-runs the same task instance), and triggerer restarts.
 from __future__ import annotations
 
 import contextlib
+import gc
 import random
 import re
 import secrets
+import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -90,6 +93,7 @@ class ChaosReport:
     wrong_states: list[str] = field(default_factory=list)
     foreign_exceptions: list[str] = field(default_factory=list)
     secret_sightings: list[str] = field(default_factory=list)
+    unclosed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -105,6 +109,7 @@ class ChaosReport:
             or self.wrong_states
             or self.foreign_exceptions
             or self.secret_sightings
+            or self.unclosed
         )
 
     def table(self) -> str:
@@ -125,6 +130,7 @@ class ChaosReport:
             ("wrong final states", f"{len(self.wrong_states)}"),
             ("exceptions outside the package's error tree", f"{len(self.foreign_exceptions)}"),
             ("tokens or passwords seen in logs", f"{len(self.secret_sightings)}"),
+            ("sockets or transports left unclosed", f"{len(self.unclosed)}"),
         ]
         width = max(len(name) for name, _ in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
@@ -133,6 +139,7 @@ class ChaosReport:
         lines += [f"  wrong: {text}" for text in self.wrong_states[:20]]
         lines += [f"  foreign: {text}" for text in self.foreign_exceptions[:20]]
         lines += [f"  secret: {text}" for text in self.secret_sightings[:20]]
+        lines += [f"  unclosed: {text}" for text in self.unclosed[:20]]
         return "\n".join(lines)
 
 
@@ -313,6 +320,29 @@ class Chaos:
                 self.report.secret_sightings.append(f"{path.name}: a login access token")
 
 
+@contextlib.contextmanager
+def unclosed_resources() -> Iterator[list[str]]:
+    """Collect what the garbage collector finds left open (a socket, a transport, an event loop).
+
+    Their ``ResourceWarning`` is raised in a finaliser, where Python hands it to
+    ``sys.unraisablehook``; outside pytest (``make chaos``) it would be ignored by default.
+    """
+    found: list[str] = []
+    previous = sys.unraisablehook
+
+    def record(unraisable: Any) -> None:
+        found.append(f"{type(unraisable.exc_value).__name__}: {unraisable.exc_value}"[:300])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        sys.unraisablehook = record
+        try:
+            yield found
+            gc.collect()  # what was left open is found now, not after the report was made
+        finally:
+            sys.unraisablehook = previous
+
+
 def run_chaos(lifecycles: int, seed: int, workdir: Path, observer: Any = None) -> ChaosReport:
     """Start an emulator with run-unique secrets and run ``lifecycles`` lifecycles against it."""
     import os
@@ -323,7 +353,10 @@ def run_chaos(lifecycles: int, seed: int, workdir: Path, observer: Any = None) -
         saved = {key: os.environ.get(key) for key in connections}
         os.environ.update(connections)
         try:
-            return chaos.run(lifecycles)
+            with unclosed_resources() as unclosed:
+                report = chaos.run(lifecycles)
+            report.unclosed = unclosed
+            return report
         finally:
             for key, value in saved.items():
                 if value is None:

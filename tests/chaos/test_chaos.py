@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from tests.chaos.__main__ import MIN_FAULTED_SHARE
-from tests.chaos.harness import run_chaos
+from tests.chaos.harness import run_chaos, unclosed_resources
 from tests.support.contract import ContractMonitor
 
 
@@ -27,3 +28,13 @@ def test_a_short_seeded_chaos_run_keeps_every_promise(
     assert report.wrong_states == []
     assert report.foreign_exceptions == []
     assert report.secret_sightings == []
+    assert report.unclosed == []
+
+
+def test_a_socket_left_open_is_counted_even_outside_pytest() -> None:
+    with unclosed_resources() as found:
+        leaked = socket.socket()
+        del leaked
+
+    assert len(found) == 1
+    assert found[0].startswith("ResourceWarning: unclosed <socket.socket")
