@@ -1,7 +1,8 @@
-"""Train on the volumes ``training_data_volume.py`` announced, then delete them.
+"""Train on the volumes ``training_data_volume.py`` created, then delete them.
 
 Scheduled on the asset alias the create task fills in: each run starts after a volume is
-bound, and reads the volumes' ids from the triggering asset events (one delete per volume).
+bound, and reads the volumes' ids from its triggering asset events. The delete is a teardown:
+the volumes go even when the training fails.
 """
 
 from __future__ import annotations
@@ -29,27 +30,33 @@ with DAG(
 ) as dag:
 
     @task
-    def train() -> list[str]:
-        """Train on every volume the triggering events name; return their ids for the delete."""
+    def announced_volumes() -> list[str]:
+        """Return the ids of the volumes this run's triggering events name."""
         context: Any = get_current_context()
         # Airflow 3 calls them asset events, Airflow 2 dataset events.
         events = context.get("triggering_asset_events") or context.get("triggering_dataset_events") or {}
         # Events that came while an earlier run was going are all given to the next run, so one run
         # may name several volumes. They are keyed by the asset and, on Airflow 3, by the alias too:
-        # the same event may appear twice, hence one entry per volume id.
-        volumes = {
-            event.extra["volume_id"]: event.extra
+        # the same event may appear twice.
+        ids = {
+            str(event.extra["volume_id"])
             for found in events.values()
             for event in found
             if "volume_id" in event.extra
         }
-        if not volumes:
+        if not ids:
             # Airflow 3.0 starts an alias-scheduled run without its triggering events; guessing
             # which volume is meant could delete somebody else's.
             raise RuntimeError("no triggering asset event names a volume: nothing to train on")
-        for volume_id, volume in volumes.items():
-            print(f"Training on volume {volume_id} ({volume['size_gb']} GB in {volume['region_id']})")
-        return [str(volume_id) for volume_id in volumes]
+        return sorted(ids)
 
-    NeevDeleteVolumeOperator.partial(task_id="delete_volume").expand(volume_id=train())
+    @task
+    def train(volume_ids: list[str]) -> None:
+        """Stand-in for the training job."""
+        for volume_id in volume_ids:
+            print(f"Training on volume {volume_id}")
+
+    volume_ids = announced_volumes()
+    delete = NeevDeleteVolumeOperator.partial(task_id="delete_volume").expand(volume_id=volume_ids)
+    train(volume_ids) >> delete.as_teardown(setups=volume_ids.operator)
 # [END howto_scheduled_on_volume]

@@ -1,9 +1,11 @@
-"""Prepare a named volume for training data and announce it, once bound, as an asset.
+"""Create a volume for training data and announce it, once bound, as an asset.
 
-The create task's outlet is an asset alias: when the volume is bound, the operator attaches
-the volume's own asset, ``neevcloud://{org_id}/{project_id}/training-data``, to the alias,
-with the volume's id, size and region in the event's extra. The DAG in
-``train_on_ready_volume.py`` is scheduled on that alias and runs after each such event.
+The volume has the create task's default name, which differs per run and is never the name of
+a volume the task did not create: the consumer that deletes it can only delete this DAG's
+volumes. So the outlet is an asset alias: when the volume is bound, the operator attaches the
+volume's own asset, ``neevcloud://{org_id}/{project_id}/{volume name}``, to the alias, with the
+volume's id, size and region in the event's extra. The DAG in ``train_on_ready_volume.py`` is
+scheduled on that alias and runs after each such event.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ with DAG(
 ) as dag:
     NeevCreateVolumeOperator(
         task_id="create_volume",
-        name="training-data",
         size_gb=50,
         region_id="as-south-1",
         # The asset event is emitted only once the volume is bound (the operator waits for it).

@@ -30,7 +30,6 @@ virtualenv of the cell's Python, and writes ``pip freeze`` as the cell's constra
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
 import hashlib
 import os
@@ -74,6 +73,8 @@ INSTALL = ("--editable", ".[emulator]", "--group", "test")
 CELL_MINUTES = 75.0
 #: The exit code given to a cell stopped at :data:`CELL_MINUTES` (that of ``timeout(1)``).
 CELL_TIMED_OUT = 124
+#: How long a stopped cell's pytest has to finish its teardown before it is killed.
+STOP_GRACE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -150,28 +151,39 @@ def _clean_env(constraints: Path | None) -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], *, env: dict[str, str], log: Path, minutes: float | None = None) -> int:
-    """Run ``command``; past ``minutes``, interrupt its process group (as Ctrl-C would), then kill it.
+def _run(
+    command: list[str],
+    *,
+    env: dict[str, str],
+    log: Path,
+    minutes: float | None = None,
+    grace_seconds: float = STOP_GRACE_SECONDS,
+) -> int:
+    """Run ``command``; past ``minutes``, stop it (:func:`_stop`) and return :data:`CELL_TIMED_OUT`.
 
-    pytest-timeout bounds each test, not a hang outside one (a session fixture's teardown): the
-    interrupt lets pytest's fixtures stop the services they started; the kill follows if it does not.
+    pytest-timeout bounds each test, not a hang outside one (a session fixture's teardown). The
+    child stays in this process group, so a Ctrl-C or CI's kill of the group reaches it as before.
     """
     with log.open("w") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             return process.wait(timeout=None if minutes is None else minutes * 60)
         except subprocess.TimeoutExpired:
             out.write(f"\n[test_matrix] still running after {minutes:g} minutes: interrupted\n")
             out.flush()
-            for signal_number, grace in ((signal.SIGINT, 120), (signal.SIGKILL, None)):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal_number)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=grace)
-                    break
+            _stop(process, grace_seconds)
             return CELL_TIMED_OUT
+
+
+def _stop(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
+    """Interrupt ``process`` as Ctrl-C would, so pytest's fixtures stop the services they started;
+    kill it if it has not ended ``grace_seconds`` later (its services may then outlive it)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _fingerprint(cell: Cell, constraints: Path) -> str:

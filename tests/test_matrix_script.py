@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -10,6 +12,7 @@ from types import ModuleType
 import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "test_matrix.py"
+IGNORES_CTRL_C = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(600)\n"
 
 
 @pytest.fixture(scope="module", name="matrix")
@@ -55,21 +58,45 @@ def test_a_report_cut_off_while_written_counts_nothing_and_names_no_failure(
     assert matrix._failures(junit) == []
 
 
-def test_a_cell_past_its_time_is_interrupted_and_marked(matrix: ModuleType, tmp_path: Path) -> None:
+def test_a_cell_past_its_time_is_stopped_and_marked(matrix: ModuleType, tmp_path: Path) -> None:
     log = tmp_path / "pytest.log"
-    # Python turns the interrupt into KeyboardInterrupt, as pytest does: the child says so and ends.
+    # A child that ignores Ctrl-C: only the kill after the grace period ends it.
+
+    code = matrix._run(
+        [sys.executable, "-c", IGNORES_CTRL_C], env={}, log=log, minutes=0.01, grace_seconds=0.2
+    )
+
+    assert code == matrix.CELL_TIMED_OUT
+    assert "still running after 0.01 minutes: interrupted" in log.read_text()
+
+
+def _started(child: str) -> subprocess.Popen[str]:
+    """Start ``child`` and return once it says it is ready."""
+    process = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    return process
+
+
+def test_a_stopped_cell_is_interrupted_first_so_it_can_clean_up(matrix: ModuleType) -> None:
     child = (
         "import time\n"
         "try:\n"
+        "    print('ready', flush=True)\n"
         "    time.sleep(600)\n"
         "except KeyboardInterrupt:\n"
-        "    print('interrupted, cleaning up', flush=True)\n"
-        "    raise SystemExit(2)\n"
+        "    print('cleaned up', flush=True)\n"
     )
+    with _started(child) as process:
+        matrix._stop(process, grace_seconds=60)
 
-    code = matrix._run([sys.executable, "-c", child], env={}, log=log, minutes=0.02)
+        assert process.returncode == 0
+        assert process.stdout is not None
+        assert process.stdout.read() == "cleaned up\n"
 
-    assert code == matrix.CELL_TIMED_OUT
-    text = log.read_text()
-    assert "still running after 0.02 minutes: interrupted" in text
-    assert "interrupted, cleaning up" in text
+
+def test_a_stopped_cell_that_ignores_the_interrupt_is_killed(matrix: ModuleType) -> None:
+    with _started(IGNORES_CTRL_C.replace("time.sleep", "print('ready', flush=True)\ntime.sleep")) as process:
+        matrix._stop(process, grace_seconds=0.2)
+
+    assert process.returncode == -signal.SIGKILL

@@ -185,6 +185,7 @@ def test_a_bound_volume_schedules_the_dag_waiting_for_it(airflow: Airflow, emula
     run = airflow.wait_for_run(consumer)
     assert run["state"] == "success", airflow.log("scheduler")[-3000:]
     assert airflow.task_states(consumer, run["dag_run_id"]) == {
+        "announced_volumes": "success",
         "train": "success",
         "delete_volume": "success",
     }

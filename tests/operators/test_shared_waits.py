@@ -201,10 +201,12 @@ async def _watch_all(
 
 
 def test_pages_the_last_batch_saw_are_read_together(emulator: EmulatorServer) -> None:
-    emulator.configure(bind_delay=1.0)
+    # Pending through the first batch's walk (four pages one after the other), bound after a few more.
+    emulator.configure(bind_delay=4.0)
     ids = make_volumes(LIST_LIMIT * 3 + 1)
-    # Each list answer takes a while, so that pages asked for together are seen overlapping.
-    emulator.inject("latency", operation="listNetworkVolumes", seconds=0.1)
+    # Each list answer takes longer than a busy machine's scheduling delays, so that pages asked
+    # for together are all seen in flight at once (0.1 s saw only three of four).
+    emulator.inject("latency", operation="listNetworkVolumes", seconds=0.5)
     client = ObservedClient(make_config(emulator))
     client.pages_asked = []
     ObservedClient.most_in_flight = 0
