@@ -55,9 +55,12 @@ _KNOWN = set(_inspect.signature(_Base.__init__).parameters)
 
 
 class _Mirror(_Empty):
-    """An EmptyOperator that takes (and ignores) the provider operator's own arguments."""
+    """An EmptyOperator that takes (and ignores) the provider operator's own arguments.
 
-    def __init__(self, **kwargs):
+    Those a DAG may map over are named: expand() accepts only arguments a signature names.
+    """
+
+    def __init__(self, *, volume_id=None, name=None, size_gb=None, **kwargs):
         super().__init__(**{k: v for k, v in kwargs.items() if k in _KNOWN})
 
 
