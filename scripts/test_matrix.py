@@ -378,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         known = " ".join([*VERSIONS, *(p for p, _ in PYTHON_CELLS)])
         parser.error(f"unsupported versions {unknown}; supported: {known}")
     chosen = select(cells, args.versions, args.pythons)
+    # A shell starts a background job with Ctrl-C ignored, and an ignored signal stays ignored in
+    # every child: the cells' pytest could not be interrupted (see _stop). Handled here, it is
+    # back to its default in each child.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(lambda cell: run_cell(cell, args.pytest_args), chosen))
     print_table(results)

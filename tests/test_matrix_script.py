@@ -80,7 +80,9 @@ def _started(child: str) -> subprocess.Popen[str]:
 
 def test_a_stopped_cell_is_interrupted_first_so_it_can_clean_up(matrix: ModuleType) -> None:
     child = (
-        "import time\n"
+        "import signal, time\n"
+        # Python's own Ctrl-C handling, even if this test was started with Ctrl-C ignored.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "try:\n"
         "    print('ready', flush=True)\n"
         "    time.sleep(600)\n"
