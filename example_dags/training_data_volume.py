@@ -1,11 +1,11 @@
 """Create a volume for training data and announce it, once bound, as an asset.
 
-The volume has the create task's default name, which differs per run and is never the name of
-a volume the task did not create: the consumer that deletes it can only delete this DAG's
-volumes. So the outlet is an asset alias: when the volume is bound, the operator attaches the
-volume's own asset, ``neevcloud://{org_id}/{project_id}/{volume name}``, to the alias, with the
-volume's id, size and region in the event's extra. The DAG in ``train_on_ready_volume.py`` is
-scheduled on that alias and runs after each such event.
+The volume has the create task's default name, which differs per run, so the outlet is an
+asset alias: when the volume is bound, the operator attaches the volume's own asset,
+``neevcloud://{org_id}/{project_id}/{volume name}``, to the alias, with the volume's id, size
+and region in the event's extra, and ``created``: whether this task created the volume or
+adopted one it found. The DAG in ``train_on_ready_volume.py`` is scheduled on that alias, runs
+after each such event, and deletes only volumes that were created for it.
 """
 
 from __future__ import annotations

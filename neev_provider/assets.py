@@ -64,22 +64,28 @@ def volume_ref(uri: str) -> VolumeRef:
     return VolumeRef(parsed.netloc, project_id, name)
 
 
-def announce_volume(operator: Any, context: Context, volume: V) -> V:
+def announce_volume(operator: Any, context: Context, volume: V, *, created: bool | None = None) -> V:
     """Announce a ready volume to the operator's ``neevcloud`` outlets; return ``volume`` unchanged.
 
     Each ``AssetAlias`` outlet gets an event for the volume's asset; an outlet that is the
     volume's own asset gets the volume's id, size and region as the extra of its event.
+
+    :param created: the create's proof that this task created the volume (``True``), or that it
+        adopted one it found (``False``); added to the extra as ``created``, so that a consumer
+        that deletes what it is given can leave an adopted volume alone.
     """
     if isinstance(volume, Mapping) and operator.outlets:
-        _announce(operator, context, volume)
+        _announce(operator, context, volume, created)
     return volume
 
 
-def _announce(operator: Any, context: Context, volume: Mapping[str, Any]) -> None:
+def _announce(operator: Any, context: Context, volume: Mapping[str, Any], created: bool | None) -> None:
     config = operator.hook.client.config
     asset = create_asset(org_id=config.org_id, project_id=config.project_id, name=str(volume["name"]))
     # What a consumer needs to use the volume; the event already names it by its URI.
-    extra = {name: volume.get(field) for name, field in _EVENT_EXTRA.items()}
+    extra: dict[str, Any] = {name: volume.get(field) for name, field in _EVENT_EXTRA.items()}
+    if created is not None:
+        extra["created"] = created
     events = context["outlet_events"]
     for outlet in operator.outlets:
         if isinstance(outlet, AssetAlias):

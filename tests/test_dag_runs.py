@@ -354,7 +354,7 @@ def test_example_training_data_volume_announces_the_bound_volume(
     assert task_states(run) == {"create_volume": "success"}
     (volume,) = instant_emulator.volumes()
     uri = f"neevcloud://org-emulator/prj-emulator/{volume['name']}"
-    extra = {"volume_id": volume["id"], "size_gb": 50, "region_id": "as-south-1"}
+    extra = {"volume_id": volume["id"], "size_gb": 50, "region_id": "as-south-1", "created": True}
     assert (extra, ["neevcloud-training-data"]) in [
         ({k: e.get(k) for k in extra}, aliases) for e, aliases in asset_events(uri)
     ]
@@ -416,16 +416,25 @@ def _fail_training(*_: object) -> None:
 
 
 @pytest.mark.parametrize("training", ["succeeds", "fails"])
-def test_example_consumer_deletes_every_volume_its_run_was_given(
+def test_example_consumer_deletes_every_volume_created_for_it(
     airflow_db: None, instant_emulator: EmulatorServer, training: str
 ) -> None:
+    from neev_provider.client import CreateVolumeRequest
+    from neev_provider.hooks.neevcloud import NeevCloudHook
+
+    request = CreateVolumeRequest(size_gb=50, region_id="as-south-1", name="team-data")
+    team_data = NeevCloudHook().client.create_volume(request)
     before = _newest_event_id()
     producer = load_dag(DAGS / "training_data_volume.py")
     sync_to_db(producer)
-    # Two producer runs before the consumer runs: one consumer run is given both events.
+    # A copy of the producer that names its volume after the team's: it adopts it, not creates it.
+    producer.get_task("create_volume").name = "team-data"
+    assert task_states(producer.test()) == {"create_volume": "success"}
+    producer.get_task("create_volume").name = None
+    # Two producer runs as shipped before the consumer runs: one consumer run is given all events.
     for _ in range(2):
         assert task_states(producer.test()) == {"create_volume": "success"}
-    assert len(instant_emulator.volumes()) == 2
+    assert len(instant_emulator.volumes()) == 3
 
     consumer = load_dag(DAGS / "train_on_ready_volume.py")
     sync_to_db(consumer)
@@ -440,7 +449,8 @@ def test_example_consumer_deletes_every_volume_its_run_was_given(
         "train": ["success" if training == "succeeds" else "failed"],
         "delete_volume": ["success", "success"],  # a teardown: whatever the training did
     }
-    assert instant_emulator.volumes() == []
+    assert str(getattr(run.state, "value", run.state)) == ("success" if training == "succeeds" else "failed")
+    assert [v["id"] for v in instant_emulator.volumes()] == [team_data.id]
     deletes = [r for r in instant_emulator.requests() if r["operation"] == "deleteNetworkVolume"]
     assert len(deletes) == 2
 

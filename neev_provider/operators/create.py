@@ -154,7 +154,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
         resume = {"owned": ensured.owned, "ambiguous": ensured.ambiguous, "name": request.name}
         outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
-        return announce_volume(self, context, self._finish(context, outcome, resume))
+        finished = self._finish(context, outcome, resume)
+        return announce_volume(self, context, finished, created=ensured.owned)
 
     @task_entry
     def execute_complete(
@@ -166,7 +167,8 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         outcome = WaitOutcome.from_event(event or {})
         resume = resume_state(event)
         keep_volume(self, resume.get("name"))
-        return announce_volume(self, context, self._finish(context, outcome, resume))
+        volume = self._finish(context, outcome, resume)
+        return announce_volume(self, context, volume, created=bool(resume.get("owned")))
 
     def on_kill(self) -> None:
         """Delete the volume this try created and has not handed on, in one bounded attempt.

@@ -200,24 +200,44 @@ async def _watch_all(
         await client.aclose()
 
 
-def test_pages_the_last_batch_saw_are_read_together(emulator: EmulatorServer) -> None:
-    # Pending through the first batch's walk (four pages one after the other), bound after a few more.
-    emulator.configure(bind_delay=4.0)
-    ids = make_volumes(LIST_LIMIT * 3 + 1)
-    # Each list answer takes longer than a busy machine's scheduling delays, so that pages asked
-    # for together are all seen in flight at once (0.1 s saw only three of four).
-    emulator.inject("latency", operation="listNetworkVolumes", seconds=0.5)
-    client = ObservedClient(make_config(emulator))
-    client.pages_asked = []
-    ObservedClient.most_in_flight = 0
+class TwoWalksClient(ObservedClient):
+    """Sets ``two_walks`` when the eighth page is asked for: two walks of a four-page list."""
 
-    outcomes = asyncio.run(_watch_all(client, ids, poll=0.3))
+    two_walks: asyncio.Event
+
+    async def list_volumes(self, **kwargs: Any) -> Page:
+        if len(self.pages_asked) == 7:
+            self.two_walks.set()
+        return await super().list_volumes(**kwargs)
+
+
+def test_pages_the_last_batch_saw_are_read_together(emulator: EmulatorServer) -> None:
+    emulator.configure(bind_delay=3600)  # pending until the test moves the emulator's clock
+    ids = make_volumes(LIST_LIMIT * 3 + 1)
+    client = TwoWalksClient(make_config(emulator))
+    client.pages_asked = []
+    TwoWalksClient.most_in_flight = 0
+
+    async def scenario() -> list[Any]:
+        client.two_walks = asyncio.Event()
+
+        async def bind_after_two_walks() -> None:
+            # The first batch learns how many pages there are, the second asks for them together.
+            await client.two_walks.wait()
+            await asyncio.to_thread(emulator.advance, 3600)
+
+        binding = asyncio.ensure_future(bind_after_two_walks())
+        try:
+            return await _watch_all(client, ids, poll=0.05)
+        finally:
+            binding.cancel()
+
+    outcomes = asyncio.run(scenario())
 
     assert [o.status for o in outcomes] == ["success"] * len(ids)
-    # The first batch learns how many pages there are one page at a time; later ones ask for
-    # them together, never more at once than the cap.
     assert client.pages_asked[:4] == [1, 2, 3, 4]
-    assert ObservedClient.most_in_flight == MAX_CONCURRENT_PAGES
+    # All of a walk's pages are asked for at once, never more at once than the cap.
+    assert TwoWalksClient.most_in_flight == MAX_CONCURRENT_PAGES
 
 
 def test_batches_that_overlap_share_the_cap_on_pages_in_flight(
