@@ -21,6 +21,7 @@ import pytest
 from neev_provider.emulator import EmulatorServer
 from tests.support.airflow_cli import AirflowCLI
 from tests.support.airflow_version import AIRFLOW_V_3_0_PLUS
+from tests.support.postgres import PostgresServer
 from tests.support.task_process import talking_to, wait_until
 
 pytestmark = pytest.mark.skipif(AIRFLOW_V_3_0_PLUS, reason="Airflow 2's task runner")
@@ -30,21 +31,31 @@ DAG_ID = "killed_create_with_teardown"
 
 
 @pytest.fixture(scope="module", name="cli")
-def fixture_cli(neev_emulator_server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> AirflowCLI:
+def fixture_cli(
+    neev_emulator_server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AirflowCLI]:
     home = tmp_path_factory.mktemp("airflow2-task-runner")
     dags = home / "dags"
     dags.mkdir()
     shutil.copy(ROOT / "tests" / "dags" / "killed_create.py", dags)
-    env = {
-        "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
-        "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
-        "AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID": "airflow2-task-runner",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    }
-    cli = AirflowCLI(home, dags, env)
-    cli.migrate()
-    cli.run("dags", "reserialize")
-    return cli
+    # PostgreSQL, as a deployment has: on SQLite the killed task's write of its failed state met
+    # the job's heartbeat on a busy machine ("database is locked") and the state stayed running.
+    postgres = PostgresServer(home)
+    postgres.start()
+    try:
+        env = {
+            "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url("psycopg2"),
+            "AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID": "airflow2-task-runner",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        }
+        cli = AirflowCLI(home, dags, env)
+        cli.migrate()
+        cli.run("dags", "reserialize")
+        yield cli
+    finally:
+        postgres.stop()
 
 
 @pytest.fixture(name="run_id")
