@@ -154,8 +154,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
 
         resume = {"owned": ensured.owned, "ambiguous": ensured.ambiguous, "name": request.name}
         outcome = self.wait(context, volume.id, Target.BOUND, resume=resume, delete_on_kill=ensured.owned)
-        finished = self._finish(context, outcome, resume)
-        return announce_volume(self, context, finished, created=ensured.owned)
+        return self._announce(context, self._finish(context, outcome, resume), resume)
 
     @task_entry
     def execute_complete(
@@ -167,8 +166,7 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         outcome = WaitOutcome.from_event(event or {})
         resume = resume_state(event)
         keep_volume(self, resume.get("name"))
-        volume = self._finish(context, outcome, resume)
-        return announce_volume(self, context, volume, created=bool(resume.get("owned")))
+        return self._announce(context, self._finish(context, outcome, resume), resume)
 
     def on_kill(self) -> None:
         """Delete the volume this try created and has not handed on, in one bounded attempt.
@@ -278,6 +276,12 @@ class NeevCreateVolumeOperator(NeevVolumeLineageMixin, NeevVolumeBaseOperator):
         if store is None:
             return None
         return CreateRecord(store, first_try=context["ti"].try_number == 1, logger=self.log)
+
+    def _announce(
+        self, context: Context, volume: dict[str, Any] | None, resume: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Announce the ready volume, saying whether this task created it (its resume state's proof)."""
+        return announce_volume(self, context, volume, created=bool(resume.get("owned")))
 
     def _finish(
         self, context: Context, outcome: WaitOutcome, resume: Mapping[str, Any]
