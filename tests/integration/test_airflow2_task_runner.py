@@ -41,11 +41,10 @@ def fixture_cli(
     # PostgreSQL, as a deployment has: on SQLite the killed task's write of its failed state met
     # the job's heartbeat on a busy machine ("database is locked") and the state stayed running.
     postgres = PostgresServer(home)
-    postgres.start()
     try:
+        postgres.start()  # inside: a start that fails half-way still stops the server it began
         env = {
             "AIRFLOW_CONN_NEEVCLOUD_DEFAULT": neev_emulator_server.airflow_connection(),
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url("psycopg2"),
             "AIRFLOW__NEEVCLOUD__DEPLOYMENT_ID": "airflow2-task-runner",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",

@@ -8,11 +8,12 @@ after this task's own ambiguous POST, may be another run's: it is used, never de
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from typing import Any
 
 import pytest
 
-from neev_provider._compat import AirflowFailException, TaskDeferred
+from neev_provider._compat import AirflowFailException, AssetAlias, TaskDeferred
 from neev_provider.client import CreateVolumeRequest
 from neev_provider.emulator import EmulatorServer
 from neev_provider.exceptions import NeevVolumeError, NeevVolumeFailedError
@@ -88,6 +89,63 @@ def _deferred_create(context: dict[str, Any]) -> tuple[NeevCreateVolumeOperator,
     with pytest.raises(TaskDeferred) as caught:
         operator.execute(context)
     return operator, caught.value
+
+
+class AliasEvents:
+    """What an ``AssetAlias`` outlet was given: the extra of each event added to it."""
+
+    def __init__(self) -> None:
+        self.extras: list[dict[str, Any]] = []
+
+    def add(self, asset: Any, extra: dict[str, Any] | None = None) -> None:
+        self.extras.append(dict(extra or {}))
+
+
+class OutletEvents(defaultdict[str, AliasEvents]):
+    """The context's ``outlet_events``, keyed by the alias's name (an alias is not hashable on 3.0)."""
+
+    def __init__(self) -> None:
+        super().__init__(AliasEvents)
+
+    def __getitem__(self, outlet: Any) -> AliasEvents:
+        return super().__getitem__(outlet.name)
+
+
+@pytest.mark.parametrize(
+    ("name", "resume_format", "created"),
+    [
+        (None, "current", True),  # its own default name: created
+        ("team-data", "current", False),  # a team's volume, found and adopted
+        (None, 0, False),  # an older release's resume state after an ambiguous POST proves nothing
+    ],
+)
+def test_a_deferred_create_announces_created_only_with_proof(
+    emulator: EmulatorServer,
+    context: dict[str, Any],
+    ti: FakeTaskInstance,
+    name: str | None,
+    resume_format: object,
+    created: bool,
+) -> None:
+    if name is not None:
+        request = CreateVolumeRequest(size_gb=50, region_id="as-south-1", name=name)
+        NeevCloudHook().client.create_volume(request)
+    alias = AssetAlias("neevcloud-training-data")
+    events = OutletEvents()
+    context["outlet_events"] = events
+    operator = create_op(deferrable=True, name=name, outlets=[alias])
+    with pytest.raises(TaskDeferred) as caught:
+        operator.execute(context)
+    (event,) = run_trigger(caught.value.trigger)
+    if resume_format == 0:
+        event["resume"] = {"owned": True, "ambiguous": True, "name": event["resume"]["name"]}
+
+    operator.execute_complete(context, event=event)
+
+    (extra,) = events[alias].extras
+    assert extra["created"] is created
+    if resume_format == "current":  # the XCom a cleanup reads says the same
+        assert ti.xcoms["volume_ownership"]["created"] is created
 
 
 def test_an_error_event_fails_the_task_and_keeps_the_volume(
